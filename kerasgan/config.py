@@ -1,0 +1,167 @@
+"""TrainConfig: every knob of a run, its default, its check, the presets and the JSON round-trip.
+
+The dataclass is the one source of truth: the command-line flags are generated from its fields
+(see `cli.py`), and every run writes it to `RUN/config.json` so that resume, sample and evaluate
+rebuild the run without repeating flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Mapping
+
+from kerasgan.errors import ConfigError
+
+IMAGE_SIZES = (16, 32, 64, 128, 256)
+ARCHS = ("seed", "dcgan")
+LOSSES = ("nonsaturating", "lsgan", "wgan-gp", "hinge")
+DATASETS = ("celeba", "folder", "tfds", "synthetic")
+SPLITS = ("train", "val", "test", "all")
+
+# Fields that decide what the weights in a checkpoint mean, or which data trained them.
+# A run directory whose config.json differs in any of these cannot be resumed with the new one.
+IDENTITY_FIELDS = ("image_size", "arch", "latent_dim", "dataset", "loss")
+
+
+def _field(default: Any, help_text: str) -> Any:
+    return dataclasses.field(default=default, metadata={"help": help_text})
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every setting of a training run. Defaults are the 128 px reference recipe (`seed128`)."""
+
+    preset: str = _field("", "recipe to start from: seed128, dcgan64 or keras32; flags override it")
+    # Model.
+    image_size: int = _field(128, "output side in pixels: 16, 32, 64, 128 or 256")
+    arch: str = _field("seed", "network family: seed (8x8x512 start, the 128 px reference) or dcgan")
+    latent_dim: int = _field(100, "size of the noise vector z")
+    # Optimisation.
+    loss: str = _field("nonsaturating", "GAN loss: nonsaturating, lsgan, wgan-gp or hinge")
+    batch_size: int = _field(128, "images per training step (global, across all replicas)")
+    epochs: int = _field(105, "passes over the data; raising it extends a finished run")
+    steps_per_epoch: int = _field(0, "steps per epoch; 0 means one full pass over the data")
+    g_lr: float = _field(1e-4, "generator Adam learning rate")
+    d_lr: float = _field(1e-4, "discriminator Adam learning rate")
+    beta1: float = _field(0.9, "Adam beta1 for both networks")
+    beta2: float = _field(0.999, "Adam beta2 for both networks")
+    d_steps: int = _field(1, "discriminator updates per generator update (5 is usual for wgan-gp)")
+    gp_weight: float = _field(10.0, "gradient-penalty weight for --loss=wgan-gp")
+    # Data.
+    dataset: str = _field("celeba", "data source: celeba, folder, tfds or synthetic")
+    data_dir: str = _field("", "folder (or zip) holding the images")
+    split: str = _field("train", "CelebA partition: train, val, test or all")
+    crop: int = _field(140, "CelebA centre square crop in pixels of the 178x218 image, before resize")
+    flip: bool = _field(False, "random horizontal flips")
+    cache_dir: str = _field("", "where the preprocessed image cache goes (default: inside data_dir)")
+    num_synthetic: int = _field(4096, "number of images in the synthetic-faces dataset")
+    # Run.
+    workdir: str = _field("", "run directory (default: runs/<preset or dataset+size+arch+loss>)")
+    seed: int = _field(0, "seed for weights, data order and noise")
+    num_grid_samples: int = _field(64, "fixed-noise samples drawn into the grid after each epoch")
+    log_every: int = _field(50, "steps between history rows and log lines")
+    checkpoint_every_steps: int = _field(500, "steps between checkpoints (and one per epoch)")
+    max_to_keep: int = _field(3, "checkpoints kept on disk")
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> "TrainConfig":
+        """Raises ConfigError naming the first field whose value is not allowed."""
+        _choice("image_size", self.image_size, IMAGE_SIZES)
+        _choice("arch", self.arch, ARCHS)
+        _choice("loss", self.loss, LOSSES)
+        _choice("dataset", self.dataset, DATASETS)
+        _choice("split", self.split, SPLITS)
+        if self.preset:
+            _choice("preset", self.preset, tuple(PRESETS))
+        for name in ("latent_dim", "batch_size", "epochs", "d_steps", "num_synthetic",
+                     "num_grid_samples", "log_every", "checkpoint_every_steps", "max_to_keep",
+                     "crop"):
+            _positive(name, getattr(self, name))
+        _at_least("steps_per_epoch", self.steps_per_epoch, 0)
+        for name in ("g_lr", "d_lr"):
+            _positive(name, getattr(self, name))
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ConfigError(f"--{name}={value} is not allowed: use a value in [0, 1).")
+        _at_least("gp_weight", self.gp_weight, 0.0)
+        return self
+
+    @property
+    def run_name(self) -> str:
+        """The default run directory name: the same command always resumes the same run."""
+        return self.preset or f"{self.dataset}{self.image_size}_{self.arch}_{self.loss}"
+
+    def resolved_workdir(self) -> str:
+        return self.workdir or os.path.join("runs", self.run_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "TrainConfig":
+        """Builds a config from a mapping, refusing unknown keys (a typo must not pass silently)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown config field(s): {', '.join(unknown)}")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def identity_diff(self, other: "TrainConfig") -> dict[str, tuple[Any, Any]]:
+        """Fields in IDENTITY_FIELDS where `other` differs from self: {field: (self, other)}."""
+        return {name: (getattr(self, name), getattr(other, name)) for name in IDENTITY_FIELDS
+                if getattr(self, name) != getattr(other, name)}
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The reference: 128 px faces, CelebA, 105 epochs, batch 128, Adam(1e-4) on both networks.
+    "seed128": dict(image_size=128, arch="seed", latent_dim=100, batch_size=128, epochs=105,
+                    g_lr=1e-4, d_lr=1e-4, beta1=0.9, beta2=0.999, loss="nonsaturating"),
+    # DCGAN (Radford et al. 2016) at 64 px: 4x4x512 start, N(0, 0.02) init, Adam 2e-4, beta1 0.5.
+    "dcgan64": dict(image_size=64, arch="dcgan", latent_dim=128, batch_size=128, epochs=20,
+                    g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.999, loss="nonsaturating"),
+    # The classic 32 px Keras face GAN: 100-d noise, Adam 2e-4 beta1 0.5, batch 128.
+    "keras32": dict(image_size=32, arch="seed", latent_dim=100, batch_size=128, epochs=100,
+                    g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.999, loss="nonsaturating"),
+}
+
+
+def make_config(preset: str = "", **overrides: Any) -> TrainConfig:
+    """A config from an optional preset, with explicit overrides winning over the preset."""
+    values: dict[str, Any] = {}
+    if preset:
+        _choice("preset", preset, tuple(PRESETS))
+        values.update(PRESETS[preset])
+        values["preset"] = preset
+    values.update(overrides)
+    return TrainConfig.from_dict(values)
+
+
+def _choice(name: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ConfigError(f"--{name}={value} is not allowed: use one of "
+                          f"{', '.join(str(a) for a in allowed)}.")
+
+
+def _positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ConfigError(f"--{name}={value} is not allowed: it must be greater than 0.")
+
+
+def _at_least(name: str, value: float, low: float) -> None:
+    if not value >= low:
+        raise ConfigError(f"--{name}={value} is not allowed: it must be at least {low}.")

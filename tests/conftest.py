@@ -1,0 +1,19 @@
+"""Shared fixtures: tiny configs and quiet, deterministic TensorFlow."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+import pytest  # noqa: E402
+
+from kerasgan import config as config_lib  # noqa: E402
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    """A 16 px synthetic run small enough to train a few steps in seconds."""
+    return config_lib.make_config(
+        image_size=16, latent_dim=8, batch_size=8, epochs=1, steps_per_epoch=2,
+        dataset="synthetic", num_synthetic=32, num_grid_samples=4, log_every=1,
+        workdir=str(tmp_path / "run"))

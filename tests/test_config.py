@@ -1,0 +1,64 @@
+import dataclasses
+import json
+
+import pytest
+
+from kerasgan import config as config_lib
+from kerasgan.errors import ConfigError
+
+
+def test_defaults_are_the_reference_recipe():
+    config = config_lib.TrainConfig()
+    assert (config.image_size, config.batch_size, config.latent_dim, config.epochs) == (128, 128, 100, 105)
+    assert (config.g_lr, config.d_lr, config.loss) == (1e-4, 1e-4, "nonsaturating")
+
+
+def test_seed128_preset_equals_defaults_apart_from_its_name():
+    preset = config_lib.make_config("seed128")
+    assert preset.replace(preset="") == config_lib.TrainConfig()
+
+
+def test_dcgan64_preset():
+    config = config_lib.make_config("dcgan64")
+    assert (config.image_size, config.arch, config.latent_dim) == (64, "dcgan", 128)
+    assert (config.g_lr, config.beta1, config.epochs) == (2e-4, 0.5, 20)
+
+
+def test_explicit_values_override_the_preset():
+    config = config_lib.make_config("dcgan64", epochs=3, image_size=32)
+    assert (config.epochs, config.image_size, config.arch) == (3, 32, "dcgan")
+
+
+def test_json_round_trip():
+    config = config_lib.make_config("keras32", seed=7, flip=True)
+    assert config_lib.TrainConfig.from_json(config.to_json()) == config
+
+
+def test_unknown_json_field_is_refused():
+    values = dict(config_lib.TrainConfig().to_dict(), imgae_size=64)
+    with pytest.raises(ConfigError, match="imgae_size"):
+        config_lib.TrainConfig.from_json(json.dumps(values))
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("image_size", 100, r"--image_size=100 is not allowed: use one of 16, 32, 64, 128, 256"),
+    ("loss", "foo", r"--loss=foo is not allowed: use one of nonsaturating, lsgan, wgan-gp, hinge"),
+    ("epochs", 0, r"--epochs=0 is not allowed: it must be greater than 0"),
+    ("batch_size", -1, r"--batch_size=-1 is not allowed: it must be greater than 0"),
+    ("beta1", 1.0, r"--beta1=1.0 is not allowed: use a value in \[0, 1\)"),
+    ("dataset", "mnist", r"--dataset=mnist is not allowed"),
+    ("preset", "big", r"--preset=big is not allowed: use one of seed128, dcgan64, keras32"),
+])
+def test_bad_values_name_the_flag_and_what_is_allowed(field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        config_lib.make_config(**{field: value})
+
+
+def test_identity_diff_lists_the_fields_that_change_the_model():
+    old = config_lib.TrainConfig()
+    new = old.replace(image_size=64, arch="dcgan", epochs=3)
+    assert old.identity_diff(new) == {"image_size": (128, 64), "arch": ("seed", "dcgan")}
+
+
+def test_every_field_has_help_text():
+    assert all(f.metadata.get("help") for f in dataclasses.fields(config_lib.TrainConfig))
