@@ -19,6 +19,7 @@ ARCHS = ("seed", "dcgan")
 LOSSES = ("nonsaturating", "lsgan", "wgan-gp", "hinge")
 DATASETS = ("celeba", "folder", "tfds", "synthetic")
 SPLITS = ("train", "val", "test", "all")
+NAN_POLICIES = ("stop", "skip_batch")
 
 # Fields that decide what the weights in a checkpoint mean, or which data trained them.
 # A run directory whose config.json differs in any of these cannot be resumed with the new one.
@@ -64,6 +65,11 @@ class TrainConfig:
     log_every: int = _field(50, "steps between history rows and log lines")
     checkpoint_every_steps: int = _field(500, "steps between checkpoints (and one per epoch)")
     max_to_keep: int = _field(3, "checkpoints kept on disk")
+    nan_policy: str = _field("stop", "on a NaN/Inf loss: stop (keep the last good checkpoint) or "
+                             "skip_batch (drop that update; stop after max_bad_steps in a row)")
+    max_bad_steps: int = _field(10, "consecutive non-finite steps tolerated by --nan_policy=skip_batch")
+    deterministic: bool = _field(False, "op determinism: a stopped and resumed run equals an "
+                                 "uninterrupted one bit for bit (slower on GPU)")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -75,11 +81,12 @@ class TrainConfig:
         _choice("loss", self.loss, LOSSES)
         _choice("dataset", self.dataset, DATASETS)
         _choice("split", self.split, SPLITS)
+        _choice("nan_policy", self.nan_policy, NAN_POLICIES)
         if self.preset:
             _choice("preset", self.preset, tuple(PRESETS))
         for name in ("latent_dim", "batch_size", "epochs", "d_steps", "num_synthetic",
                      "num_grid_samples", "log_every", "checkpoint_every_steps", "max_to_keep",
-                     "crop"):
+                     "crop", "max_bad_steps"):
             _positive(name, getattr(self, name))
         _at_least("steps_per_epoch", self.steps_per_epoch, 0)
         for name in ("g_lr", "d_lr"):

@@ -1,0 +1,169 @@
+"""Save, restore and export a run: tf.train.CheckpointManager over the whole training state.
+
+A checkpoint holds G, D, both optimizers (slots included), the step/epoch/batch counters, the
+tf.random.Generator behind the training noise and the Keras SeedGenerator states of the Dropout
+layers (which tf.train.Checkpoint does not find by itself): a restored run draws the same noise
+and the same dropout masks as one that never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from typing import Optional
+
+import keras
+import tensorflow as tf
+
+from kerasgan.config import TrainConfig
+from kerasgan.errors import ConfigError, RunError
+from kerasgan.gan import GAN
+from kerasgan.networks import Generator
+
+CONFIG_FILE = "config.json"
+CHECKPOINT_DIR = "checkpoints"
+GENERATOR_FILE = "generator.keras"
+
+
+class RunCheckpoint:
+    """The checkpoints of one run directory.
+
+    Args:
+        gan: the training state to save and restore.
+        workdir: the run directory; checkpoints go to workdir/checkpoints.
+        max_to_keep: how many checkpoints stay on disk.
+    """
+
+    def __init__(self, gan: GAN, workdir: str, max_to_keep: int = 3):
+        self.gan = gan
+        seed_states = {f"state_{i}": v for i, v in enumerate(gan.seed_generator_states())}
+        self.checkpoint = tf.train.Checkpoint(
+            generator=gan.generator, discriminator=gan.discriminator,
+            g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
+            step=gan.step, epoch=gan.epoch, batch_in_epoch=gan.batch_in_epoch,
+            noise=gan.noise, seed_generators=seed_states)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=max_to_keep)
+
+    def save(self) -> str:
+        return self.manager.save(checkpoint_number=int(self.gan.step))
+
+    def restore_latest(self) -> Optional[str]:
+        """Restores the newest readable checkpoint, newest first; None when there is none.
+
+        A checkpoint that cannot be read (cut off while being written, corrupted on disk) is
+        reported and the one before it is tried, so one bad file never costs the whole run.
+        """
+        failures = []
+        for path in reversed(self.manager.checkpoints):
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, AssertionError) as error:
+                failures.append(f"{path}: {str(error).splitlines()[0]}")
+                continue
+            for failure in failures:
+                print(f"warning: skipped unreadable checkpoint {failure}")
+            return path
+        if failures:
+            raise RunError("no readable checkpoint: " + "; ".join(failures))
+        return None
+
+
+def write_atomic(path: str, data: bytes | str) -> None:
+    """Writes a file so that readers see the old or the new content, never half of it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, mode) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_config(config: TrainConfig, workdir: str) -> None:
+    write_atomic(os.path.join(workdir, CONFIG_FILE), config.to_json())
+
+
+def read_config(workdir: str) -> TrainConfig:
+    """The config a run was started with; RunError when the directory is not a run."""
+    path = os.path.join(workdir, CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise RunError(f"{workdir} is not a kerasgan run directory: {path} is missing")
+    try:
+        with open(path) as f:
+            return TrainConfig.from_json(f.read())
+    except (json.JSONDecodeError, ConfigError, TypeError) as error:
+        raise RunError(f"{path} is not a valid kerasgan config: {error}") from error
+
+
+def export_generator(generator: Generator, path: str) -> None:
+    """Saves the generator as a .keras file, atomically (a crash never leaves half a file)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=".keras")
+    os.close(fd)
+    try:
+        generator.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_generator(path: str) -> Generator:
+    """Loads an exported generator with Keras safe_mode on: nothing in the file is executed."""
+    if not os.path.isfile(path):
+        raise RunError(f"generator file not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise RunError(f"{path} is not a Keras model file (.keras is a zip archive; "
+                       "export one with kerasgan.train)")
+    try:
+        model = keras.models.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # Keras raises many types for a damaged archive.
+        raise RunError(f"{path} could not be loaded as a kerasgan generator: "
+                       f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+                       ) from error
+    if not isinstance(model, Generator):
+        raise RunError(f"{path} holds a {type(model).__name__}, not a kerasgan Generator")
+    return model
+
+
+def load_run_generator(workdir: str) -> tuple[TrainConfig, Generator, str]:
+    """The generator of a run's latest checkpoint, without building D or the optimizers."""
+    config = read_config(workdir)
+    generator = Generator(image_size=config.image_size, latent_dim=config.latent_dim,
+                          arch=config.arch, name="generator")
+    generator(tf.zeros((1, config.latent_dim)))
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=generator),
+                                         os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=None)
+    failures = []
+    for path in reversed(manager.checkpoints):
+        try:
+            manager.checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+            return config, generator, path
+        except (tf.errors.OpError, ValueError, AssertionError) as error:
+            failures.append(f"{path}: {str(error).splitlines()[0]}")
+    if failures:
+        raise RunError("no readable checkpoint: " + "; ".join(failures))
+    raise RunError(f"{workdir} has no checkpoint yet: train it first "
+                   f"(python -m kerasgan.train --workdir={workdir})")
+
+
+def restore_run(workdir: str) -> tuple[TrainConfig, GAN, str]:
+    """Rebuilds a run's GAN from its config.json and latest checkpoint: (config, gan, checkpoint)."""
+    config = read_config(workdir)
+    gan = GAN(config)
+    path = RunCheckpoint(gan, workdir).restore_latest()
+    if path is None:
+        raise RunError(f"{workdir} has no checkpoint yet: train it first "
+                       f"(python -m kerasgan.train --workdir={workdir})")
+    return config, gan, path

@@ -1,0 +1,182 @@
+"""The training state (G, D, their optimizers, counters, the noise stream) and one training step.
+
+With `d_steps=1` the step is the simultaneous update of the TensorFlow DCGAN tutorial: one
+generator forward pass feeds both losses and both gradients, the cheapest correct GAN step. With
+`d_steps>1` (the usual WGAN-GP setting) the critic is updated d_steps times on the batch, each
+time on fresh noise, before one generator update.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerasgan import losses, networks
+from kerasgan.config import TrainConfig
+
+METRIC_NAMES = ("d_loss", "g_loss", "d_real_loss", "d_fake_loss", "d_real_acc", "d_fake_acc",
+                "g_acc", "d_real_prob", "d_fake_prob")
+
+
+def fixed_noise(config: TrainConfig, num: Optional[int] = None) -> np.ndarray:
+    """The noise behind the per-epoch sample grid: a pure function of the seed, the same all run."""
+    num = num or config.num_grid_samples
+    return seeded_noise(range(num), config.latent_dim, offset=config.seed * 1_000_003)
+
+
+def seeded_noise(seeds, latent_dim: int, offset: int = 0) -> np.ndarray:
+    """One z per integer seed, independent of how many are drawn: seed s gives the same face always."""
+    return np.stack([np.random.default_rng(offset + int(s)).standard_normal(latent_dim)
+                     for s in seeds]).astype("float32")
+
+
+class GAN:
+    """G, D, both Adam optimizers, the step/epoch counters and the noise generator of one run.
+
+    Args:
+        config: the run's TrainConfig.
+        strategy: a tf.distribute.Strategy; the default (no distribution) when None.
+    """
+
+    def __init__(self, config: TrainConfig, strategy: Optional[tf.distribute.Strategy] = None):
+        self.config = config
+        self.strategy = strategy or tf.distribute.get_strategy()
+        keras.utils.set_random_seed(config.seed)
+        with self.strategy.scope():
+            self.generator, self.discriminator = networks.build_networks(
+                config.image_size, config.latent_dim, config.arch)
+            self.g_optimizer = keras.optimizers.Adam(config.g_lr, beta_1=config.beta1,
+                                                     beta_2=config.beta2, name="g_adam")
+            self.d_optimizer = keras.optimizers.Adam(config.d_lr, beta_1=config.beta1,
+                                                     beta_2=config.beta2, name="d_adam")
+            # Slots must exist before a restore so that every checkpointed value has a home.
+            self.g_optimizer.build(self.generator.trainable_variables)
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+            self.noise = tf.random.Generator.from_seed(config.seed)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+            self.batch_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                              name="batch_in_epoch")
+        self.g_loss_fn, self.d_loss_fn = losses.get(config.loss)
+        self._step_fn = tf.function(self._distributed_step)
+
+    def seed_generator_states(self) -> list[tf.Variable]:
+        """Keras SeedGenerator states (Dropout's) that tf.train.Checkpoint does not track by itself."""
+        return [v.value for model in (self.generator, self.discriminator) for v in model.variables
+                if v.path.endswith("seed_generator_state")]
+
+    def train_step(self, real_images) -> dict[str, tf.Tensor]:
+        """One D update (d_steps of them) and one G update on a batch; scalar metrics, replica-averaged."""
+        return self._step_fn(real_images)
+
+    def _distributed_step(self, real_images):
+        per_replica = self.strategy.run(self._replica_step, args=(real_images,))
+        metrics = {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+                   for name, value in per_replica.items()}
+        self.step.assign_add(1)
+        self.batch_in_epoch.assign_add(1)
+        return metrics
+
+    def _replica_step(self, real):
+        if self.config.d_steps == 1:
+            return self._joint_update(real)
+        for _ in range(self.config.d_steps):
+            d_metrics = self._discriminator_update(real)
+        return {**d_metrics, **self._generator_update(tf.shape(real)[0])}
+
+    def _noise(self, batch):
+        return self.noise.normal([batch, self.config.latent_dim])
+
+    def _d_loss(self, real, fake, real_logits, fake_logits):
+        d_real, d_fake = self.d_loss_fn(real_logits, fake_logits)
+        d_loss = d_real + d_fake
+        if self.config.loss == "wgan-gp":
+            alpha = self.noise.uniform([tf.shape(real)[0], 1, 1, 1])
+            critic = lambda x: self.discriminator(x, training=True)  # noqa: E731
+            d_loss += self.config.gp_weight * losses.gradient_penalty(critic, real, fake, alpha)
+        return d_loss, d_real, d_fake
+
+    def _joint_update(self, real):
+        z = self._noise(tf.shape(real)[0])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generator(z, training=True)
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss, d_real, d_fake = self._d_loss(real, fake, real_logits, fake_logits)
+            g_loss = self.g_loss_fn(fake_logits)
+            d_scaled, g_scaled = self._replica_scale(d_loss), self._replica_scale(g_loss)
+        d_grads = d_tape.gradient(d_scaled, self.discriminator.trainable_variables)
+        g_grads = g_tape.gradient(g_scaled, self.generator.trainable_variables)
+        _apply_if_finite([d_loss, g_loss], [(d_grads, self.discriminator, self.d_optimizer),
+                                            (g_grads, self.generator, self.g_optimizer)])
+        return {**_d_metrics(d_loss, d_real, d_fake, real_logits, fake_logits),
+                **_g_metrics(g_loss, fake_logits)}
+
+    def _discriminator_update(self, real):
+        fake = self.generator(self._noise(tf.shape(real)[0]), training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss, d_real, d_fake = self._d_loss(real, fake, real_logits, fake_logits)
+            scaled = self._replica_scale(d_loss)
+        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
+        _apply_if_finite([d_loss], [(grads, self.discriminator, self.d_optimizer)])
+        return _d_metrics(d_loss, d_real, d_fake, real_logits, fake_logits)
+
+    def _generator_update(self, batch):
+        with tf.GradientTape() as tape:
+            fake_logits = self.discriminator(self.generator(self._noise(batch), training=True),
+                                             training=True)
+            g_loss = self.g_loss_fn(fake_logits)
+            scaled = self._replica_scale(g_loss)
+        grads = tape.gradient(scaled, self.generator.trainable_variables)
+        _apply_if_finite([g_loss], [(grads, self.generator, self.g_optimizer)])
+        return _g_metrics(g_loss, fake_logits)
+
+    def _replica_scale(self, loss):
+        """Each replica's mean divided by the replica count: summed across replicas, the global mean."""
+        return loss / tf.cast(self.strategy.num_replicas_in_sync, loss.dtype)
+
+    def generate(self, z, batch_size: int = 256) -> np.ndarray:
+        """Images in [-1, 1] for noise z (inference mode: batch-norm moving statistics, no dropout)."""
+        z = np.asarray(z, "float32")
+        return np.concatenate([self.generator(z[i:i + batch_size], training=False).numpy()
+                               for i in range(0, len(z), batch_size)])
+
+    def d_probabilities(self, images) -> np.ndarray:
+        """D's probability that each image is real (inference mode)."""
+        return tf.sigmoid(self.discriminator(images, training=False)).numpy().ravel()
+
+
+def _apply_if_finite(loss_values, updates):
+    """Applies each (grads, model, optimizer) update only when every loss is finite.
+
+    A NaN/Inf step then leaves weights and optimizer slots untouched: the trainer can stop with
+    the model as it was, or skip the batch (--nan_policy), and nothing poisoned is ever saved.
+    """
+    finite = tf.reduce_all([tf.math.is_finite(loss) for loss in loss_values])
+
+    def apply():
+        for grads, model, optimizer in updates:
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return tf.constant(True)
+
+    tf.cond(finite, apply, lambda: tf.constant(False))
+
+
+def _mean(x):
+    return tf.reduce_mean(tf.cast(x, tf.float32))
+
+
+def _d_metrics(d_loss, d_real, d_fake, real_logits, fake_logits):
+    return {"d_loss": d_loss, "d_real_loss": d_real, "d_fake_loss": d_fake,
+            "d_real_acc": _mean(real_logits > 0), "d_fake_acc": _mean(fake_logits < 0),
+            "d_real_prob": _mean(tf.sigmoid(real_logits)),
+            "d_fake_prob": _mean(tf.sigmoid(fake_logits))}
+
+
+def _g_metrics(g_loss, fake_logits):
+    return {"g_loss": g_loss, "g_acc": _mean(fake_logits > 0)}

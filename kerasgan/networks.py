@@ -1,0 +1,142 @@
+"""Generator and Discriminator: Keras Model subclasses for the `seed` and `dcgan` families.
+
+`seed` is the 128 px reference: G grows an 8x8x512 tensor with 5x5 stride-2 transposed convolutions
+to the image size, D mirrors it with stride-2 convolutions down to 8x8. `dcgan` is Radford et al.
+(2016): a 4x4x512 start, 4x4 kernels, ReLU in G, batch norm in D after its first layer, weights
+drawn from N(0, 0.02). Both emit one logit per image from D and tanh images in [-1, 1] from G.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import layers
+
+from kerasgan.config import ARCHS, IMAGE_SIZES
+
+_START = {"seed": 8, "dcgan": 4}
+
+
+def _check(image_size: int, arch: str) -> int:
+    """Number of stride-2 stages between the start resolution and image_size."""
+    if arch not in ARCHS:
+        raise ValueError(f"arch={arch!r} is not one of {', '.join(ARCHS)}")
+    if image_size not in IMAGE_SIZES:
+        raise ValueError(f"image_size={image_size} is not one of {IMAGE_SIZES}")
+    return int(math.log2(image_size // _START[arch]))
+
+
+def _initializer(arch: str):
+    return keras.initializers.RandomNormal(0.0, 0.02) if arch == "dcgan" else "glorot_uniform"
+
+
+@keras.saving.register_keras_serializable(package="kerasgan")
+class Generator(keras.Model):
+    """Maps noise z of shape [batch, latent_dim] to images [batch, size, size, 3] in [-1, 1].
+
+    Args:
+        image_size: side of the output image: 16, 32, 64, 128 or 256.
+        latent_dim: size of z.
+        arch: "seed" (8x8x512 start, LeakyReLU, 5x5 kernels, a final stride-1 layer to RGB) or
+            "dcgan" (4x4x512 start, ReLU, 4x4 kernels, the last stride-2 layer emits RGB).
+        **kwargs: passed to keras.Model (name, dtype, ...).
+    """
+
+    def __init__(self, image_size: int = 128, latent_dim: int = 100, arch: str = "seed", **kwargs):
+        super().__init__(**kwargs)
+        self.image_size = image_size
+        self.latent_dim = latent_dim
+        self.arch = arch
+        stages = _check(image_size, arch)
+        start = _START[arch]
+        init = _initializer(arch)
+        seed = arch == "seed"
+        kernel = 5 if seed else 4
+        activation = (lambda: layers.LeakyReLU(negative_slope=0.2)) if seed else layers.ReLU
+        blocks = [
+            layers.Dense(start * start * 512, use_bias=False, kernel_initializer=init),
+            layers.Reshape((start, start, 512)),
+            layers.BatchNormalization(),
+            activation(),
+        ]
+        hidden = stages if seed else stages - 1
+        for i in range(hidden):
+            blocks += [
+                layers.Conv2DTranspose(max(512 >> (i + 1), 16), kernel, strides=2, padding="same",
+                                       use_bias=False, kernel_initializer=init),
+                layers.BatchNormalization(),
+                activation(),
+            ]
+        blocks.append(layers.Conv2DTranspose(3, kernel, strides=1 if seed else 2, padding="same",
+                                             kernel_initializer=init))
+        blocks.append(layers.Activation("tanh", dtype="float32"))
+        self.blocks = blocks
+
+    def call(self, z, training=False):
+        x = z
+        for block in self.blocks:
+            x = block(x, training=training)
+        return x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(image_size=self.image_size, latent_dim=self.latent_dim, arch=self.arch)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="kerasgan")
+class Discriminator(keras.Model):
+    """Maps images [batch, size, size, 3] in [-1, 1] to one real/fake logit per image.
+
+    Args:
+        image_size: side of the input image: 16, 32, 64, 128 or 256.
+        arch: "seed" (5x5 stride-2 convolutions 64, 128, 256, 512, ... down to 8x8, each followed
+            by LeakyReLU and Dropout) or "dcgan" (4x4 stride-2 convolutions down to 4x4, batch
+            norm after all but the first, LeakyReLU).
+        dropout: dropout rate after each `seed` block.
+        **kwargs: passed to keras.Model.
+    """
+
+    def __init__(self, image_size: int = 128, arch: str = "seed", dropout: float = 0.3, **kwargs):
+        super().__init__(**kwargs)
+        self.image_size = image_size
+        self.arch = arch
+        self.dropout = dropout
+        stages = _check(image_size, arch)
+        init = _initializer(arch)
+        seed = arch == "seed"
+        blocks = []
+        for i in range(stages):
+            blocks.append(layers.Conv2D(min(64 << i, 512), 5 if seed else 4, strides=2,
+                                        padding="same", use_bias=seed or i == 0,
+                                        kernel_initializer=init))
+            if not seed and i > 0:
+                blocks.append(layers.BatchNormalization())
+            blocks.append(layers.LeakyReLU(negative_slope=0.2))
+            if seed:
+                blocks.append(layers.Dropout(dropout))
+        blocks += [layers.Flatten(),
+                   layers.Dense(1, kernel_initializer=init, dtype="float32")]
+        self.blocks = blocks
+
+    def call(self, images, training=False):
+        x = images
+        for block in self.blocks:
+            x = block(x, training=training)
+        return x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(image_size=self.image_size, arch=self.arch, dropout=self.dropout)
+        return config
+
+
+def build_networks(image_size: int, latent_dim: int, arch: str) -> tuple[Generator, Discriminator]:
+    """A built generator/discriminator pair (weights created, ready for checkpoints and optimizers)."""
+    generator = Generator(image_size=image_size, latent_dim=latent_dim, arch=arch, name="generator")
+    discriminator = Discriminator(image_size=image_size, arch=arch, name="discriminator")
+    generator(np.zeros((1, latent_dim), "float32"))
+    discriminator(np.zeros((1, image_size, image_size, 3), "float32"))
+    return generator, discriminator

@@ -1,0 +1,34 @@
+"""Sample faces from a run directory or an exported generator, by seed.
+
+    python -m kerasgan.sample --workdir=runs/NAME --num_images=16 [--seeds=0-15] [--grid] [--outdir=DIR]
+    python -m kerasgan.sample --generator=runs/NAME/generator.keras --num_images=10
+
+Seed s always gives the same noise vector, so the same generator draws the same face for it.
+"""
+
+from absl import flags
+
+from kerasgan import cli
+
+flags.DEFINE_string("workdir", "", "run directory to sample from (its latest checkpoint)")
+flags.DEFINE_string("generator", "", "exported generator (.keras) to sample from instead")
+flags.DEFINE_integer("num_images", 16, "images to draw (seeds 0..num_images-1 unless --seeds)")
+flags.DEFINE_string("seeds", "", "seeds to draw, e.g. 0-15 or 3,7,20-23; overrides --num_images")
+flags.DEFINE_bool("grid", False, "write one grid image (grid.png) instead of one PNG per seed")
+flags.DEFINE_string("outdir", "", "output folder (default: RUN/generated, or ./generated)")
+flags.DEFINE_integer("batch_size", 64, "images generated per forward pass")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    from kerasgan import sample_lib
+
+    seeds = sample_lib.parse_seeds(FLAGS.seeds) if FLAGS.seeds else None
+    written = sample_lib.sample(workdir=FLAGS.workdir, generator_path=FLAGS.generator,
+                                num_images=FLAGS.num_images, seeds=seeds, grid=FLAGS.grid,
+                                outdir=FLAGS.outdir, batch_size=FLAGS.batch_size)
+    print(f"wrote {len(written)} file(s) to {written[0].rsplit('/', 1)[0] if written else ''}")
+
+
+if __name__ == "__main__":
+    cli.run(main)

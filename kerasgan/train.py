@@ -1,0 +1,32 @@
+"""Train a face GAN: flags -> TrainConfig -> train_and_evaluate.
+
+    python -m kerasgan.train --dataset=synthetic --image_size=32 --epochs=2
+    python -m kerasgan.train --image_size=128 --epochs=105 --data_dir=PATH_TO_CELEBA
+    python -m kerasgan.train --preset=dcgan64 --data_dir=PATH_TO_CELEBA
+
+Re-running a command resumes its run directory; flags not given are taken from its config.json.
+"""
+
+import sys
+
+from absl import flags
+
+from kerasgan import cli
+
+cli.define_config_flags()
+flags.DEFINE_bool("overwrite", False, "move an existing run directory aside and start afresh")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    from kerasgan import train_lib
+
+    overrides = cli.explicit_flag_values()
+    preset = overrides.pop("preset", "")
+    config = train_lib.resolve_config(preset, overrides, fresh=FLAGS.overwrite)
+    result = train_lib.train_and_evaluate(config, overwrite=FLAGS.overwrite)
+    sys.exit(result.exit_code)
+
+
+if __name__ == "__main__":
+    cli.run(main)
