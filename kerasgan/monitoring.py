@@ -11,9 +11,13 @@ import csv
 import io
 import math
 import os
+import warnings
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+import tensorflow as tf
+from scipy.spatial import distance
+from tensorflow.core.framework import summary_pb2
 
 from kerasgan import plots
 
@@ -146,3 +150,160 @@ def progress_postfix(metrics: Mapping[str, Any]) -> dict[str, str]:
     """The tqdm postfix: d_loss and g_loss to 4 significant digits (only those present)."""
     return {name: f"{_metric(metrics, name):.4g}" for name in ("d_loss", "g_loss")
             if metrics.get(name) is not None}
+
+
+HISTOGRAM_BINS = 30
+
+
+def _summary_metadata(plugin: str, data_class: int) -> summary_pb2.SummaryMetadata:
+    return summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=plugin),
+        data_class=data_class)
+
+
+# The layouts TensorBoard's scalar, image and histogram plugins read. tf.summary.scalar/image/
+# histogram live in the tensorboard package, which is optional, so the records are built here
+# and written with TensorFlow's own tf.summary.write.
+_SCALAR = _summary_metadata("scalars", summary_pb2.DATA_CLASS_SCALAR)
+_IMAGE = _summary_metadata("images", summary_pb2.DATA_CLASS_BLOB_SEQUENCE)
+_HISTOGRAM = _summary_metadata("histograms", summary_pb2.DATA_CLASS_TENSOR)
+
+
+class SummaryWriter:
+    """TensorBoard events (scalars, sample grids, histograms) written with TensorFlow alone.
+
+    Args:
+        logdir: the events folder, RUN/tensorboard; created when missing.
+    """
+
+    def __init__(self, logdir: str):
+        self.logdir = logdir
+        self._writer = tf.summary.create_file_writer(logdir)
+
+    def scalars(self, step: int, values: Mapping[str, Any]) -> None:
+        """One scalar per key; None values are skipped."""
+        with self._writer.as_default():
+            for name, value in values.items():
+                value = _scalar(value)
+                if value is not None:
+                    tf.summary.write(name, tf.constant(float(value), tf.float32), step=int(step),
+                                     metadata=_SCALAR)
+
+    def image(self, step: int, name: str, images: Any) -> None:
+        """A batch (float [-1, 1] or uint8, NHWC) as one grid image, as in samples/."""
+        grid = plots.image_grid(images)
+        png = tf.io.encode_png(grid).numpy()
+        tensor = tf.constant([str(grid.shape[1]).encode(), str(grid.shape[0]).encode(), png])
+        with self._writer.as_default():
+            tf.summary.write(name, tensor, step=int(step), metadata=_IMAGE)
+
+    def histogram(self, step: int, name: str, values: Any) -> None:
+        """The distribution of `values` in HISTOGRAM_BINS buckets (rows: left, right, count)."""
+        array = np.asarray(values, np.float64).ravel()
+        array = array[np.isfinite(array)]
+        if array.size:
+            counts, edges = np.histogram(array, bins=HISTOGRAM_BINS)
+            buckets = np.stack([edges[:-1], edges[1:], counts.astype(np.float64)], axis=1)
+        else:
+            buckets = np.zeros((0, 3), np.float64)
+        with self._writer.as_default():
+            tf.summary.write(name, tf.constant(buckets), step=int(step), metadata=_HISTOGRAM)
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def sample_diversity(samples: Any) -> float:
+    """Mean L2 distance over all pairs of samples (uint8 is first mapped to [-1, 1]).
+
+    Collapsed generators draw near-identical images from different noise, so this falls.
+    """
+    array = np.asarray(samples)
+    if array.dtype == np.uint8:
+        array = array.astype(np.float64) / 127.5 - 1.0
+    flat = array.reshape(array.shape[0], -1).astype(np.float64)
+    if flat.shape[0] < 2:
+        return 0.0
+    return float(distance.pdist(flat).mean())
+
+
+class CollapseWarning(UserWarning):
+    """The run looks collapsed or stuck (see CollapseDetector)."""
+
+
+class CollapseDetector:
+    """Warns once when the run looks collapsed or stuck.
+
+    Two signs: D's accuracy pinned near 1.0 for a whole epoch (d_real_acc and d_fake_acc both
+    >= acc_threshold at every logged step), or the fixed-noise samples' diversity (see
+    sample_diversity) falling below diversity_fraction of its first measured value.
+
+    Args:
+        acc_threshold: accuracy that counts as pinned.
+        diversity_fraction: share of the first diversity below which the samples count as collapsed.
+    """
+
+    def __init__(self, acc_threshold: float = 0.99, diversity_fraction: float = 0.2):
+        self.acc_threshold = acc_threshold
+        self.diversity_fraction = diversity_fraction
+        self.first_diversity: float | None = None
+        self.warned = False
+        self._steps = 0
+        self._pinned = True
+
+    def update(self, metrics: Mapping[str, Any]) -> None:
+        """Records one logged step's metrics."""
+        accuracies = [_metric(metrics, name) for name in ("d_real_acc", "d_fake_acc")]
+        self._steps += 1
+        self._pinned &= all(acc >= self.acc_threshold for acc in accuracies)
+
+    def end_epoch(self, epoch: int, fixed_samples: Any = None) -> str | None:
+        """Checks the epoch just ended; returns (and warns with) the message the first time only."""
+        message = self._pinned_message(epoch) or self._diversity_message(epoch, fixed_samples)
+        self._steps, self._pinned = 0, True
+        if message is None or self.warned:
+            return None
+        self.warned = True
+        warnings.warn(message, CollapseWarning, stacklevel=2)
+        return message
+
+    def _pinned_message(self, epoch: int) -> str | None:
+        if not (self._steps and self._pinned):
+            return None
+        return (f"epoch {epoch}: the discriminator's accuracy on real and generated images stayed "
+                f">= {self.acc_threshold} at every logged step, so the generator gets no useful "
+                f"gradient: the run looks stuck. Try a lower --d_lr, a higher --g_lr, or "
+                f"--loss=hinge / wgan-gp.")
+
+    def _diversity_message(self, epoch: int, fixed_samples: Any) -> str | None:
+        if fixed_samples is None:
+            return None
+        diversity = sample_diversity(fixed_samples)
+        if self.first_diversity is None:
+            self.first_diversity = diversity
+            return None
+        if diversity >= self.diversity_fraction * self.first_diversity:
+            return None
+        return (f"epoch {epoch}: the fixed-noise samples' diversity (mean pairwise distance "
+                f"{diversity:.4g}) fell below {self.diversity_fraction:g} of its first value "
+                f"({self.first_diversity:.4g}): the generator looks collapsed to a few images. "
+                f"Check samples/ and plots/progression.png; try a lower --g_lr or --loss=wgan-gp.")
+
+
+def write_model_summary(models: Mapping[str, Any], path: str) -> None:
+    """Writes each Keras model's layer table and parameter counts to one text file, atomically."""
+    sections = [_model_section(name, model) for name, model in models.items()]
+    plots.write_atomic(path, "\n\n".join(sections) + "\n")
+
+
+def _model_section(name: str, model: Any) -> str:
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=100)
+    trainable = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+    frozen = sum(int(np.prod(v.shape)) for v in model.non_trainable_weights)
+    counts = (f"{name}: {trainable + frozen:,} parameters "
+              f"({trainable:,} trainable, {frozen:,} non-trainable)")
+    return "\n".join([f"== {name} ==", counts, *lines]).rstrip()

@@ -93,3 +93,118 @@ def test_format_log_line_reads_tensors_and_shows_missing_as_nan():
 def test_progress_postfix_has_four_significant_digits():
     assert monitoring.progress_postfix({"d_loss": 0.0726391, "g_loss": np.float32(12.34567),
                                         "g_acc": 1.0}) == {"d_loss": "0.07264", "g_loss": "12.35"}
+
+
+def _events(logdir):
+    import glob
+
+    import tensorflow as tf
+
+    kinds = {}
+    for path in glob.glob(f"{logdir}/events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                plugin = value.metadata.plugin_data.plugin_name
+                tensor = tf.make_ndarray(value.tensor) if value.HasField("tensor") else None
+                kinds[value.tag] = (plugin, event.step, tensor)
+    return kinds
+
+
+def test_summary_writer_writes_scalars_image_and_histogram(tmp_path):
+    import tensorflow as tf
+
+    logdir = str(tmp_path / "tensorboard")
+    writer = monitoring.SummaryWriter(logdir)
+    writer.scalars(7, {"d_loss": 0.5, "g_loss": np.float32(1.25), "skipped": None})
+    writer.image(7, "fixed_noise", _grid_images(5))
+    writer.histogram(7, "d_output/real", np.random.default_rng(0).uniform(size=64))
+    writer.close()
+    events = _events(logdir)
+    assert events["d_loss"][:2] == ("scalars", 7) and float(events["g_loss"][2]) == 1.25
+    assert "skipped" not in events
+    plugin, _, encoded = events["fixed_noise"]
+    assert plugin == "images"
+    assert tf.io.decode_png(encoded[2]).shape == (2 + 2 * 6, 2 + 3 * 6, 3)
+    plugin, _, buckets = events["d_output/real"]
+    assert plugin == "histograms" and buckets.shape == (30, 3) and buckets[:, 2].sum() == 64
+
+
+def _grid_images(count, size=4, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (count, size, size, 3)).astype(np.float32)
+
+
+def test_sample_diversity_matches_a_double_loop():
+    samples = _grid_images(6, size=5, seed=4)
+    flat = samples.reshape(6, -1).astype(np.float64)
+    pairs = [np.linalg.norm(flat[i] - flat[j]) for i in range(6) for j in range(i + 1, 6)]
+    assert monitoring.sample_diversity(samples) == pytest.approx(np.mean(pairs), rel=1e-12)
+
+
+def test_sample_diversity_of_identical_samples_is_zero():
+    assert monitoring.sample_diversity(np.ones((4, 3, 3, 3), np.float32)) == 0.0
+
+
+def _healthy_step(rng):
+    return {"d_real_acc": rng.uniform(0.6, 0.9), "d_fake_acc": rng.uniform(0.6, 0.9)}
+
+
+def test_collapse_detector_quiet_on_a_healthy_run(recwarn):
+    rng = np.random.default_rng(0)
+    detector = monitoring.CollapseDetector()
+    for epoch in range(1, 6):
+        for _ in range(20):
+            detector.update(_healthy_step(rng))
+        assert detector.end_epoch(epoch, _grid_images(8, seed=epoch)) is None
+    assert not [w for w in recwarn if issubclass(w.category, monitoring.CollapseWarning)]
+
+
+def test_collapse_detector_warns_once_when_d_is_pinned_for_an_epoch():
+    detector = monitoring.CollapseDetector()
+    detector.update({"d_real_acc": 0.999, "d_fake_acc": 0.95})
+    assert detector.end_epoch(1) is None
+    messages = []
+    for epoch in (2, 3):
+        for _ in range(5):
+            detector.update({"d_real_acc": 1.0, "d_fake_acc": 0.995})
+        with pytest.warns(monitoring.CollapseWarning, match="epoch 2") if epoch == 2 else \
+                _no_collapse_warning():
+            messages.append(detector.end_epoch(epoch))
+    assert "stuck" in messages[0] and messages[1] is None
+
+
+def test_collapse_detector_warns_when_diversity_falls():
+    rng = np.random.default_rng(1)
+    detector = monitoring.CollapseDetector(diversity_fraction=0.2)
+    base = _grid_images(8, seed=1)
+    assert detector.end_epoch(1, base) is None
+    assert detector.end_epoch(2, base * 0.5) is None
+    collapsed = base[:1] + 0.01 * rng.standard_normal(base.shape).astype(np.float32)
+    with pytest.warns(monitoring.CollapseWarning, match="diversity"):
+        assert "collapsed" in detector.end_epoch(3, collapsed)
+
+
+class _no_collapse_warning:
+    def __enter__(self):
+        import warnings
+
+        self._catch = warnings.catch_warnings(record=True)
+        self._log = self._catch.__enter__()
+        warnings.simplefilter("always")
+
+    def __exit__(self, *exc_info):
+        self._catch.__exit__(*exc_info)
+        assert not [w for w in self._log if issubclass(w.category, monitoring.CollapseWarning)]
+
+
+def test_write_model_summary_has_both_tables_and_counts(tmp_path):
+    import keras
+
+    generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, name="g_dense")])
+    discriminator = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1, name="d_dense")])
+    path = tmp_path / "model_summary.txt"
+    monitoring.write_model_summary({"generator": generator, "discriminator": discriminator},
+                                   str(path))
+    text = path.read_text(encoding="utf-8")
+    assert "generator: 30 parameters (30 trainable, 0 non-trainable)" in text
+    assert "discriminator: 7 parameters" in text
+    assert "g_dense" in text and "d_dense" in text
