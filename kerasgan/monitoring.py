@@ -1,0 +1,309 @@
+"""Watching a run learn: history.csv, log lines, TensorBoard events, collapse warnings.
+
+Losses alone do not say whether a GAN learns or collapses, so a run keeps every signal in its
+run directory: per-step metrics in history.csv (what `plots` draws), TensorBoard events under
+RUN/tensorboard, and a one-time warning when D wins outright or the samples stop differing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import warnings
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+from scipy.spatial import distance
+from tensorflow.core.framework import summary_pb2
+
+from kerasgan import plots
+
+HISTORY_COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_real_loss", "d_fake_loss",
+                   "d_real_acc", "d_fake_acc", "g_acc", "d_real_prob", "d_fake_prob",
+                   "images_per_sec")
+
+
+def _scalar(value: Any) -> Any:
+    """A Python number from a tensor, numpy scalar or number (other values pass through)."""
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.item()
+    return value
+
+
+def _format_cell(value: Any) -> str:
+    value = _scalar(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+class History:
+    """history.csv: one row per logged step, appended as training goes, durable on flush.
+
+    Args:
+        path: the CSV file; created with a header, or appended to when it exists (resume).
+        columns: the column names. Rows may leave any out; keys outside them are refused.
+    """
+
+    def __init__(self, path: str, columns: Sequence[str] = HISTORY_COLUMNS):
+        self.path = path
+        self.columns = tuple(columns)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            self._repair_existing()
+        else:
+            plots.write_atomic(path, self._to_csv([]))
+        self._file = open(path, "a", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._file)
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Adds one row; absent columns stay blank, floats are written with 6 significant digits."""
+        unknown = sorted(set(row) - set(self.columns))
+        if unknown:
+            raise ValueError(f"{self.path}: unknown history column(s) {', '.join(unknown)}; "
+                             f"declare them in `columns`")
+        self._writer.writerow([_format_cell(row.get(name)) for name in self.columns])
+        self._file.flush()
+
+    def flush(self) -> None:
+        """Makes the rows written so far survive a crash (flush + fsync)."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def truncate_after(self, step: int) -> None:
+        """Drops rows logged after `step` (resuming from a checkpoint there), so no step repeats."""
+        kept = [row for row in self.rows() if row.get("step") is None or row["step"] <= step]
+        self._file.close()
+        plots.write_atomic(self.path, self._to_csv(kept))
+        self._file = open(self.path, "a", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._file)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """All rows in the file, numbers parsed back (blank cells are None)."""
+        if not self._file.closed:
+            self._file.flush()
+        return plots.read_history(self.path)
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self.flush()
+            self._file.close()
+
+    def __enter__(self) -> "History":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def _to_csv(self, rows: Iterable[Mapping[str, Any]]) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(self.columns)
+        for row in rows:
+            writer.writerow([_format_cell(row.get(name)) for name in self.columns])
+        return buffer.getvalue()
+
+    def _repair_existing(self) -> None:
+        """Keeps an existing file appendable: drops a torn last line, adopts a changed header.
+
+        Columns the file has but `columns` lacks are kept at the end, so nothing logged is lost.
+        """
+        with open(self.path, newline="", encoding="utf-8") as file:
+            text = file.read()
+        header = next(csv.reader([text.split("\n", 1)[0]]))
+        torn = not text.endswith("\n")
+        if header == list(self.columns) and not torn:
+            return
+        self.columns += tuple(name for name in header if name not in self.columns)
+        complete = text[:text.rfind("\n") + 1] if torn else text
+        rows = [{key: value for key, value in row.items() if key is not None}
+                for row in csv.DictReader(io.StringIO(complete))]
+        plots.write_atomic(self.path, self._to_csv(rows))
+
+
+def _metric(metrics: Mapping[str, Any], name: str) -> float:
+    value = _scalar(metrics.get(name))
+    return math.nan if value is None else float(value)
+
+
+def format_log_line(epoch: int, batch: int, metrics: Mapping[str, Any]) -> str:
+    """One line per logged step: D on real, D on fake and G, loss and accuracy each."""
+    parts = [f"{label}: loss={_metric(metrics, loss):.4f}, acc={_metric(metrics, acc):.4f}"
+             for label, loss, acc in (("D(real)", "d_real_loss", "d_real_acc"),
+                                      ("D(fake)", "d_fake_loss", "d_fake_acc"),
+                                      ("G", "g_loss", "g_acc"))]
+    return f"[E{epoch:02d} | B{batch}] " + " | ".join(parts)
+
+
+def progress_postfix(metrics: Mapping[str, Any]) -> dict[str, str]:
+    """The tqdm postfix: d_loss and g_loss to 4 significant digits (only those present)."""
+    return {name: f"{_metric(metrics, name):.4g}" for name in ("d_loss", "g_loss")
+            if metrics.get(name) is not None}
+
+
+HISTOGRAM_BINS = 30
+
+
+def _summary_metadata(plugin: str, data_class: int) -> summary_pb2.SummaryMetadata:
+    return summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=plugin),
+        data_class=data_class)
+
+
+# The layouts TensorBoard's scalar, image and histogram plugins read. tf.summary.scalar/image/
+# histogram live in the tensorboard package, which is optional, so the records are built here
+# and written with TensorFlow's own tf.summary.write.
+_SCALAR = _summary_metadata("scalars", summary_pb2.DATA_CLASS_SCALAR)
+_IMAGE = _summary_metadata("images", summary_pb2.DATA_CLASS_BLOB_SEQUENCE)
+_HISTOGRAM = _summary_metadata("histograms", summary_pb2.DATA_CLASS_TENSOR)
+
+
+class SummaryWriter:
+    """TensorBoard events (scalars, sample grids, histograms) written with TensorFlow alone.
+
+    Args:
+        logdir: the events folder, RUN/tensorboard; created when missing.
+    """
+
+    def __init__(self, logdir: str):
+        self.logdir = logdir
+        self._writer = tf.summary.create_file_writer(logdir)
+
+    def scalars(self, step: int, values: Mapping[str, Any]) -> None:
+        """One scalar per key; None values are skipped."""
+        with self._writer.as_default():
+            for name, value in values.items():
+                value = _scalar(value)
+                if value is not None:
+                    tf.summary.write(name, tf.constant(float(value), tf.float32), step=int(step),
+                                     metadata=_SCALAR)
+
+    def image(self, step: int, name: str, images: Any) -> None:
+        """A batch (float [-1, 1] or uint8, NHWC) as one grid image, as in samples/."""
+        grid = plots.image_grid(images)
+        png = tf.io.encode_png(grid).numpy()
+        tensor = tf.constant([str(grid.shape[1]).encode(), str(grid.shape[0]).encode(), png])
+        with self._writer.as_default():
+            tf.summary.write(name, tensor, step=int(step), metadata=_IMAGE)
+
+    def histogram(self, step: int, name: str, values: Any) -> None:
+        """The distribution of `values` in HISTOGRAM_BINS buckets (rows: left, right, count)."""
+        array = np.asarray(values, np.float64).ravel()
+        array = array[np.isfinite(array)]
+        if array.size:
+            counts, edges = np.histogram(array, bins=HISTOGRAM_BINS)
+            buckets = np.stack([edges[:-1], edges[1:], counts.astype(np.float64)], axis=1)
+        else:
+            buckets = np.zeros((0, 3), np.float64)
+        with self._writer.as_default():
+            tf.summary.write(name, tf.constant(buckets), step=int(step), metadata=_HISTOGRAM)
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def sample_diversity(samples: Any) -> float:
+    """Mean L2 distance over all pairs of samples (uint8 is first mapped to [-1, 1]).
+
+    Collapsed generators draw near-identical images from different noise, so this falls.
+    """
+    array = np.asarray(samples)
+    if array.dtype == np.uint8:
+        array = array.astype(np.float64) / 127.5 - 1.0
+    flat = array.reshape(array.shape[0], -1).astype(np.float64)
+    if flat.shape[0] < 2:
+        return 0.0
+    return float(distance.pdist(flat).mean())
+
+
+class CollapseWarning(UserWarning):
+    """The run looks collapsed or stuck (see CollapseDetector)."""
+
+
+class CollapseDetector:
+    """Warns once when the run looks collapsed or stuck.
+
+    Two signs: D's accuracy pinned near 1.0 for a whole epoch (d_real_acc and d_fake_acc both
+    >= acc_threshold at every logged step), or the fixed-noise samples' diversity (see
+    sample_diversity) falling below diversity_fraction of its first measured value.
+
+    Args:
+        acc_threshold: accuracy that counts as pinned.
+        diversity_fraction: share of the first diversity below which the samples count as collapsed.
+    """
+
+    def __init__(self, acc_threshold: float = 0.99, diversity_fraction: float = 0.2):
+        self.acc_threshold = acc_threshold
+        self.diversity_fraction = diversity_fraction
+        self.first_diversity: float | None = None
+        self.warned = False
+        self._steps = 0
+        self._pinned = True
+
+    def update(self, metrics: Mapping[str, Any]) -> None:
+        """Records one logged step's metrics."""
+        accuracies = [_metric(metrics, name) for name in ("d_real_acc", "d_fake_acc")]
+        self._steps += 1
+        self._pinned &= all(acc >= self.acc_threshold for acc in accuracies)
+
+    def end_epoch(self, epoch: int, fixed_samples: Any = None) -> str | None:
+        """Checks the epoch just ended; returns (and warns with) the message the first time only."""
+        message = self._pinned_message(epoch) or self._diversity_message(epoch, fixed_samples)
+        self._steps, self._pinned = 0, True
+        if message is None or self.warned:
+            return None
+        self.warned = True
+        warnings.warn(message, CollapseWarning, stacklevel=2)
+        return message
+
+    def _pinned_message(self, epoch: int) -> str | None:
+        if not (self._steps and self._pinned):
+            return None
+        return (f"epoch {epoch}: the discriminator's accuracy on real and generated images stayed "
+                f">= {self.acc_threshold} at every logged step, so the generator gets no useful "
+                f"gradient: the run looks stuck. Try a lower --d_lr, a higher --g_lr, or "
+                f"--loss=hinge / wgan-gp.")
+
+    def _diversity_message(self, epoch: int, fixed_samples: Any) -> str | None:
+        if fixed_samples is None:
+            return None
+        diversity = sample_diversity(fixed_samples)
+        if self.first_diversity is None:
+            self.first_diversity = diversity
+            return None
+        if diversity >= self.diversity_fraction * self.first_diversity:
+            return None
+        return (f"epoch {epoch}: the fixed-noise samples' diversity (mean pairwise distance "
+                f"{diversity:.4g}) fell below {self.diversity_fraction:g} of its first value "
+                f"({self.first_diversity:.4g}): the generator looks collapsed to a few images. "
+                f"Check samples/ and plots/progression.png; try a lower --g_lr or --loss=wgan-gp.")
+
+
+def write_model_summary(models: Mapping[str, Any], path: str) -> None:
+    """Writes each Keras model's layer table and parameter counts to one text file, atomically."""
+    sections = [_model_section(name, model) for name, model in models.items()]
+    plots.write_atomic(path, "\n\n".join(sections) + "\n")
+
+
+def _model_section(name: str, model: Any) -> str:
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=100)
+    trainable = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+    frozen = sum(int(np.prod(v.shape)) for v in model.non_trainable_weights)
+    counts = (f"{name}: {trainable + frozen:,} parameters "
+              f"({trainable:,} trainable, {frozen:,} non-trainable)")
+    return "\n".join([f"== {name} ==", counts, *lines]).rstrip()

@@ -1,0 +1,210 @@
+"""monitoring: history.csv round trip and resume, the log line, TensorBoard events, collapse."""
+
+import math
+
+import numpy as np
+import pytest
+
+from kerasgan import monitoring
+
+LINE = ("[E09 | B1583] D(real): loss=0.0726, acc=0.9724 | D(fake): loss=0.0726, acc=0.9724 "
+        "| G: loss=0.0983, acc=0.9748")
+
+
+def _row(step, epoch=1, seed=0):
+    rng = np.random.default_rng(seed + step)
+    row = {name: float(rng.uniform(0, 2)) for name in monitoring.HISTORY_COLUMNS[2:]}
+    return {"epoch": epoch, "step": step, **row}
+
+
+def test_history_round_trip(tmp_path):
+    path = str(tmp_path / "history.csv")
+    with monitoring.History(path) as history:
+        history.append({"epoch": 1, "step": 10, "d_loss": 0.123456789, "g_loss": np.float32(2.5)})
+        history.append({"epoch": 1, "step": 20})
+        rows = history.rows()
+    assert [row["step"] for row in rows] == [10, 20]
+    assert rows[0]["d_loss"] == pytest.approx(0.123457, abs=1e-9)
+    assert rows[0]["g_loss"] == 2.5 and rows[0]["d_real_acc"] is None
+    assert list(rows[0]) == list(monitoring.HISTORY_COLUMNS)
+
+
+def test_history_header_written_once_across_reopen(tmp_path):
+    path = str(tmp_path / "history.csv")
+    for step in (1, 2):
+        with monitoring.History(path) as history:
+            history.append(_row(step))
+    with open(path) as file:
+        lines = file.read().splitlines()
+    assert lines[0] == ",".join(monitoring.HISTORY_COLUMNS)
+    assert len(lines) == 3
+
+
+def test_history_refuses_undeclared_columns(tmp_path):
+    with monitoring.History(str(tmp_path / "h.csv")) as history:
+        with pytest.raises(ValueError, match="fid"):
+            history.append({"step": 1, "fid": 3.0})
+
+
+def test_history_accepts_declared_extra_columns(tmp_path):
+    columns = monitoring.HISTORY_COLUMNS + ("fid",)
+    with monitoring.History(str(tmp_path / "h.csv"), columns=columns) as history:
+        history.append({"step": 1, "fid": 31.5})
+        assert history.rows()[0]["fid"] == 31.5
+
+
+def test_truncate_after_leaves_no_duplicate_steps_on_resume(tmp_path):
+    path = str(tmp_path / "history.csv")
+    with monitoring.History(path) as history:
+        for step in range(10, 60, 10):
+            history.append(_row(step))
+    with monitoring.History(path) as history:
+        history.truncate_after(30)
+        for step in range(40, 70, 10):
+            history.append(_row(step))
+        steps = [row["step"] for row in history.rows()]
+    assert steps == [10, 20, 30, 40, 50, 60]
+
+
+def test_history_drops_a_torn_last_line(tmp_path):
+    path = tmp_path / "history.csv"
+    with monitoring.History(str(path)) as history:
+        history.append(_row(1))
+    with open(path, "a") as file:
+        file.write("1,2,0.5")
+    with monitoring.History(str(path)) as history:
+        history.append(_row(2))
+        assert [row["step"] for row in history.rows()] == [1, 2]
+
+
+def test_format_log_line_exact():
+    metrics = {"d_real_loss": 0.07261, "d_real_acc": 0.97238, "d_fake_loss": 0.0726,
+               "d_fake_acc": 0.9724, "g_loss": 0.09834, "g_acc": 0.9748, "d_loss": 0.1}
+    assert monitoring.format_log_line(9, 1583, metrics) == LINE
+
+
+def test_format_log_line_reads_tensors_and_shows_missing_as_nan():
+    import tensorflow as tf
+    line = monitoring.format_log_line(105, 7, {"g_loss": tf.constant(1.5)})
+    assert line.startswith("[E105 | B7] D(real): loss=nan, acc=nan")
+    assert line.endswith("G: loss=1.5000, acc=nan")
+
+
+def test_progress_postfix_has_four_significant_digits():
+    assert monitoring.progress_postfix({"d_loss": 0.0726391, "g_loss": np.float32(12.34567),
+                                        "g_acc": 1.0}) == {"d_loss": "0.07264", "g_loss": "12.35"}
+
+
+def _events(logdir):
+    import glob
+
+    import tensorflow as tf
+
+    kinds = {}
+    for path in glob.glob(f"{logdir}/events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                plugin = value.metadata.plugin_data.plugin_name
+                tensor = tf.make_ndarray(value.tensor) if value.HasField("tensor") else None
+                kinds[value.tag] = (plugin, event.step, tensor)
+    return kinds
+
+
+def test_summary_writer_writes_scalars_image_and_histogram(tmp_path):
+    import tensorflow as tf
+
+    logdir = str(tmp_path / "tensorboard")
+    writer = monitoring.SummaryWriter(logdir)
+    writer.scalars(7, {"d_loss": 0.5, "g_loss": np.float32(1.25), "skipped": None})
+    writer.image(7, "fixed_noise", _grid_images(5))
+    writer.histogram(7, "d_output/real", np.random.default_rng(0).uniform(size=64))
+    writer.close()
+    events = _events(logdir)
+    assert events["d_loss"][:2] == ("scalars", 7) and float(events["g_loss"][2]) == 1.25
+    assert "skipped" not in events
+    plugin, _, encoded = events["fixed_noise"]
+    assert plugin == "images"
+    assert tf.io.decode_png(encoded[2]).shape == (2 + 2 * 6, 2 + 3 * 6, 3)
+    plugin, _, buckets = events["d_output/real"]
+    assert plugin == "histograms" and buckets.shape == (30, 3) and buckets[:, 2].sum() == 64
+
+
+def _grid_images(count, size=4, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (count, size, size, 3)).astype(np.float32)
+
+
+def test_sample_diversity_matches_a_double_loop():
+    samples = _grid_images(6, size=5, seed=4)
+    flat = samples.reshape(6, -1).astype(np.float64)
+    pairs = [np.linalg.norm(flat[i] - flat[j]) for i in range(6) for j in range(i + 1, 6)]
+    assert monitoring.sample_diversity(samples) == pytest.approx(np.mean(pairs), rel=1e-12)
+
+
+def test_sample_diversity_of_identical_samples_is_zero():
+    assert monitoring.sample_diversity(np.ones((4, 3, 3, 3), np.float32)) == 0.0
+
+
+def _healthy_step(rng):
+    return {"d_real_acc": rng.uniform(0.6, 0.9), "d_fake_acc": rng.uniform(0.6, 0.9)}
+
+
+def test_collapse_detector_quiet_on_a_healthy_run(recwarn):
+    rng = np.random.default_rng(0)
+    detector = monitoring.CollapseDetector()
+    for epoch in range(1, 6):
+        for _ in range(20):
+            detector.update(_healthy_step(rng))
+        assert detector.end_epoch(epoch, _grid_images(8, seed=epoch)) is None
+    assert not [w for w in recwarn if issubclass(w.category, monitoring.CollapseWarning)]
+
+
+def test_collapse_detector_warns_once_when_d_is_pinned_for_an_epoch():
+    detector = monitoring.CollapseDetector()
+    detector.update({"d_real_acc": 0.999, "d_fake_acc": 0.95})
+    assert detector.end_epoch(1) is None
+    messages = []
+    for epoch in (2, 3):
+        for _ in range(5):
+            detector.update({"d_real_acc": 1.0, "d_fake_acc": 0.995})
+        with pytest.warns(monitoring.CollapseWarning, match="epoch 2") if epoch == 2 else \
+                _no_collapse_warning():
+            messages.append(detector.end_epoch(epoch))
+    assert "stuck" in messages[0] and messages[1] is None
+
+
+def test_collapse_detector_warns_when_diversity_falls():
+    rng = np.random.default_rng(1)
+    detector = monitoring.CollapseDetector(diversity_fraction=0.2)
+    base = _grid_images(8, seed=1)
+    assert detector.end_epoch(1, base) is None
+    assert detector.end_epoch(2, base * 0.5) is None
+    collapsed = base[:1] + 0.01 * rng.standard_normal(base.shape).astype(np.float32)
+    with pytest.warns(monitoring.CollapseWarning, match="diversity"):
+        assert "collapsed" in detector.end_epoch(3, collapsed)
+
+
+class _no_collapse_warning:
+    def __enter__(self):
+        import warnings
+
+        self._catch = warnings.catch_warnings(record=True)
+        self._log = self._catch.__enter__()
+        warnings.simplefilter("always")
+
+    def __exit__(self, *exc_info):
+        self._catch.__exit__(*exc_info)
+        assert not [w for w in self._log if issubclass(w.category, monitoring.CollapseWarning)]
+
+
+def test_write_model_summary_has_both_tables_and_counts(tmp_path):
+    import keras
+
+    generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, name="g_dense")])
+    discriminator = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1, name="d_dense")])
+    path = tmp_path / "model_summary.txt"
+    monitoring.write_model_summary({"generator": generator, "discriminator": discriminator},
+                                   str(path))
+    text = path.read_text(encoding="utf-8")
+    assert "generator: 30 parameters (30 trainable, 0 non-trainable)" in text
+    assert "discriminator: 7 parameters" in text
+    assert "g_dense" in text and "d_dense" in text
