@@ -6,7 +6,7 @@ import dataclasses
 import sys
 from typing import Any, Callable, Iterable
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from kerasgan import config as config_lib
 from kerasgan.errors import KerasganError
@@ -45,6 +45,7 @@ def run(main: Callable[[list[str]], Any]) -> None:
     """absl.app.run, with user errors printed as one line on stderr and exit status 2."""
 
     def guarded(argv: list[str]) -> Any:
+        logging.set_verbosity(logging.WARNING)
         if len(argv) > 1:
             raise app.UsageError(f"unexpected argument(s): {' '.join(argv[1:])}")
         try:

@@ -17,3 +17,17 @@ def tiny_config(tmp_path):
         image_size=16, latent_dim=8, batch_size=8, epochs=1, steps_per_epoch=2,
         dataset="synthetic", num_synthetic=32, num_grid_samples=4, log_every=1,
         workdir=str(tmp_path / "run"))
+
+
+def run_module(module, *args, cwd=None, timeout=300):
+    """Runs `python -m module args` in a subprocess; returns the CompletedProcess (text mode)."""
+    import subprocess
+    import sys
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=timeout)
+
+
+@pytest.fixture
+def cli():
+    return run_module

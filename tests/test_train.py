@@ -1,0 +1,139 @@
+"""End-to-end training: run-directory files, resume equal to an uninterrupted run, refusals."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasgan import checkpointing, gan as gan_lib, train_lib
+from kerasgan.errors import ConfigError, RunError
+
+
+def _weights(workdir):
+    _, generator, _ = checkpointing.load_run_generator(workdir)
+    return [v.numpy() for v in generator.weights]
+
+
+def test_one_train_step_gives_finite_metrics_and_moves_both_networks(tiny_config):
+    gan = gan_lib.GAN(tiny_config)
+    g_before = [v.numpy().copy() for v in gan.generator.trainable_variables]
+    d_before = [v.numpy().copy() for v in gan.discriminator.trainable_variables]
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    metrics = gan.train_step(images)
+    assert set(metrics) == set(gan_lib.METRIC_NAMES)
+    assert all(np.isfinite(float(v)) for v in metrics.values())
+    assert 0.0 <= float(metrics["d_real_acc"]) <= 1.0
+    assert any(not np.array_equal(a, v.numpy()) for a, v in zip(g_before, gan.generator.trainable_variables))
+    assert any(not np.array_equal(a, v.numpy()) for a, v in zip(d_before, gan.discriminator.trainable_variables))
+    assert int(gan.step) == 1
+
+
+def test_wgan_gp_with_several_critic_steps_updates_the_critic_each_time(tiny_config):
+    gan = gan_lib.GAN(tiny_config.replace(loss="wgan-gp", d_steps=3))
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    metrics = gan.train_step(images)
+    assert np.isfinite(float(metrics["d_loss"]))
+    assert int(gan.d_optimizer.iterations) == 3 and int(gan.g_optimizer.iterations) == 1
+
+
+def test_a_non_finite_batch_leaves_the_weights_untouched(tiny_config):
+    gan = gan_lib.GAN(tiny_config)
+    images = np.zeros((8, 16, 16, 3), "float32")
+    images[0, 0, 0, 0] = np.nan
+    before = [v.numpy().copy() for v in gan.discriminator.trainable_variables]
+    metrics = gan.train_step(images)
+    assert not np.isfinite(float(metrics["d_loss"]))
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, gan.discriminator.trainable_variables))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A 2-epoch, 16 px synthetic run shared by the tests that only read its directory."""
+    from kerasgan import config as config_lib
+    workdir = str(tmp_path_factory.mktemp("finished") / "run")
+    config = config_lib.make_config(
+        image_size=16, latent_dim=8, batch_size=8, epochs=2, steps_per_epoch=3,
+        dataset="synthetic", num_synthetic=32, num_grid_samples=4, log_every=1, workdir=workdir)
+    result = train_lib.train_and_evaluate(config)
+    return config, workdir, result
+
+
+def test_two_epoch_run_writes_every_run_directory_file(finished_run):
+    _, workdir, result = finished_run
+    assert (result.status, result.step, result.epoch) == ("finished", 6, 2)
+    for name in ("config.json", "history.csv", "generator.keras", "model_summary.txt",
+                 "samples/epoch_0001.png", "samples/epoch_0002.png", "plots/losses.png",
+                 "plots/progression.png", "plots/d_output_hist_epoch_0002.png",
+                 "checkpoints/checkpoint"):
+        assert os.path.isfile(os.path.join(workdir, name)), name
+    assert os.listdir(os.path.join(workdir, "tensorboard"))
+    grid = tf.io.decode_png(tf.io.read_file(os.path.join(workdir, "samples/epoch_0002.png")))
+    assert grid.shape[-1] == 3
+
+
+def test_config_json_rebuilds_the_run(finished_run):
+    config, workdir, _ = finished_run
+    with open(os.path.join(workdir, "config.json")) as f:
+        assert json.load(f) == config.to_dict()
+
+
+def test_history_has_one_row_per_step(finished_run):
+    _, workdir, _ = finished_run
+    with open(os.path.join(workdir, "history.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [int(r["epoch"]) for r in rows] == [1, 1, 1, 2, 2, 2]
+    assert all(np.isfinite(float(r["d_loss"])) for r in rows)
+
+
+def test_rerunning_a_finished_run_says_so(finished_run, capsys):
+    config, workdir, _ = finished_run
+    result = train_lib.train_and_evaluate(config)
+    assert (result.status, result.exit_code, result.step) == ("already_finished", 0, 6)
+    assert "already finished" in capsys.readouterr().out
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path, tiny_config):
+    config = tiny_config.replace(epochs=2, steps_per_epoch=2)
+    straight = str(tmp_path / "straight")
+    train_lib.train_and_evaluate(config.replace(workdir=straight))
+
+    resumed = str(tmp_path / "resumed")
+    first = train_lib.train_and_evaluate(config.replace(workdir=resumed, epochs=1))
+    assert (first.step, first.epoch) == (2, 1)
+    second = train_lib.train_and_evaluate(
+        train_lib.resolve_config(overrides={"workdir": resumed, "epochs": 2}))
+    assert (second.step, second.epoch) == (4, 2)
+    for a, b in zip(_weights(straight), _weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_resolve_config_keeps_the_stored_settings(tmp_path, tiny_config):
+    workdir = str(tmp_path / "run")
+    checkpointing.write_config(tiny_config.replace(workdir=workdir), workdir)
+    config = train_lib.resolve_config(overrides={"workdir": workdir, "epochs": 5})
+    assert (config.image_size, config.dataset, config.epochs) == (16, "synthetic", 5)
+
+
+def test_a_run_with_another_image_size_is_refused(tmp_path, tiny_config):
+    workdir = str(tmp_path / "run")
+    train_lib.prepare_workdir(tiny_config, workdir)
+    with pytest.raises(RunError, match=r"image_size: 16 -> 32.*--overwrite"):
+        train_lib.prepare_workdir(tiny_config.replace(image_size=32), workdir)
+
+
+def test_overwrite_moves_the_old_run_aside(tmp_path, tiny_config):
+    workdir = str(tmp_path / "run")
+    train_lib.prepare_workdir(tiny_config, workdir)
+    train_lib.prepare_workdir(tiny_config.replace(image_size=32), workdir, overwrite=True)
+    assert checkpointing.read_config(workdir).image_size == 32
+    aside = [p for p in os.listdir(tmp_path) if p.startswith("run.old-")]
+    assert len(aside) == 1 and checkpointing.read_config(str(tmp_path / aside[0])).image_size == 16
+
+
+def test_more_steps_per_epoch_than_the_data_has_is_refused(tiny_config):
+    with pytest.raises(ConfigError, match=r"--steps_per_epoch=9 .* use at most 4"):
+        train_lib.train_and_evaluate(tiny_config.replace(steps_per_epoch=9))
