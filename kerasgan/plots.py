@@ -23,10 +23,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from absl import flags  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
+from kerasgan import cli  # noqa: E402
 from kerasgan.errors import RunError  # noqa: E402
 
 GRID_PADDING = 2
@@ -191,3 +193,186 @@ def _guess_layout(grid: np.ndarray) -> dict[str, int]:
                     "tile_width": side, "padding": pad}
     return {"count": 1, "ncols": 1, "tile_height": grid.shape[0], "tile_width": grid.shape[1],
             "padding": 0}
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots. Figures are built without pyplot, so nothing global is left open between epochs.
+
+D_COLOR, G_COLOR = "tab:blue", "tab:orange"
+
+
+def save_figure(figure: Figure, path: str, dpi: int = 100) -> None:
+    """Renders `figure` as PNG into memory, then writes it atomically."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    write_atomic(path, buffer.getvalue())
+
+
+def smooth(values: Sequence[float], weight: float) -> np.ndarray:
+    """Debiased exponential moving average (as TensorBoard's smoothing); NaNs are skipped."""
+    out = np.full(len(values), np.nan)
+    mean, norm = 0.0, 0.0
+    for index, value in enumerate(values):
+        if np.isfinite(value):
+            mean = weight * mean + (1.0 - weight) * value
+            norm = weight * norm + (1.0 - weight)
+        if norm > 0:
+            out[index] = mean / norm
+    return out
+
+
+def smoothing_weight(count: int) -> float:
+    """More smoothing for longer runs: none under 10 points, at most 0.98."""
+    return min(0.98, max(0.0, 1.0 - 10.0 / max(count, 1)))
+
+
+def _column(rows: Sequence[dict[str, Any]], name: str) -> np.ndarray:
+    return np.array([np.nan if row.get(name) is None else float(row[name]) for row in rows])
+
+
+def _epoch_means(rows: Sequence[dict[str, Any]], name: str) -> tuple[list[int], list[float]]:
+    by_epoch: dict[int, list[float]] = {}
+    for row in rows:
+        value = row.get(name)
+        if row.get("epoch") is not None and value is not None and math.isfinite(value):
+            by_epoch.setdefault(int(row["epoch"]), []).append(float(value))
+    epochs = sorted(by_epoch)
+    return epochs, [float(np.mean(by_epoch[epoch])) for epoch in epochs]
+
+
+def plot_losses(history_rows: Sequence[dict[str, Any]], path: str) -> None:
+    """D and G loss per step (raw, faint, and smoothed) and their per-epoch means, side by side."""
+    rows = [row for row in history_rows if row.get("step") is not None]
+    figure = Figure(figsize=(12, 4.5), layout="constrained")
+    per_step, per_epoch = figure.subplots(1, 2)
+    steps = _column(rows, "step")
+    for name, label, color in (("d_loss", "D", D_COLOR), ("g_loss", "G", G_COLOR)):
+        values = _column(rows, name)
+        per_step.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
+        per_step.plot(steps, smooth(values, smoothing_weight(len(values))), color=color,
+                      label=f"{label} loss (smoothed)")
+        epochs, means = _epoch_means(rows, name)
+        per_epoch.plot(epochs, means, color=color, marker="o", markersize=3,
+                       label=f"{label} loss")
+    per_step.set(title="Loss per step", xlabel="step", ylabel="loss")
+    per_epoch.set(title="Mean loss per epoch", xlabel="epoch", ylabel="loss")
+    for axes in (per_step, per_epoch):
+        axes.grid(alpha=0.3)
+        if rows:
+            axes.legend()
+        else:
+            axes.text(0.5, 0.5, "no history rows yet", ha="center", transform=axes.transAxes)
+    save_figure(figure, path)
+
+
+def plot_d_output_hist(real_probs: Any, fake_probs: Any, epoch: int, path: str) -> None:
+    """Overlaid histograms of D's probability on real and on generated images, bins in [0, 1]."""
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    axes = figure.subplots()
+    bins = np.linspace(0.0, 1.0, 41)
+    for values, label, color in ((real_probs, "real", D_COLOR), (fake_probs, "generated", G_COLOR)):
+        array = np.asarray(values, np.float64).ravel()
+        array = np.clip(array[np.isfinite(array)], 0.0, 1.0)
+        mean = f"{array.mean():.3f}" if array.size else "n/a"
+        axes.hist(array, bins=bins, alpha=0.55, color=color, label=f"{label} (mean {mean})")
+    axes.set(xlim=(0.0, 1.0), xlabel="D(x): probability the discriminator says real",
+             ylabel="images", title=f"Discriminator output, epoch {epoch}")
+    axes.legend()
+    save_figure(figure, path)
+
+
+def epoch_of(path: str) -> int | None:
+    """The epoch number in a samples/epoch_NNNN.png name, None for other names."""
+    match = _EPOCH_FILE.search(os.path.basename(path))
+    return int(match.group(1)) if match else None
+
+
+def choose_evenly(count: int, max_items: int) -> list[int]:
+    """At most max_items indices into range(count), evenly spaced, first and last included."""
+    if count <= 0 or max_items <= 0:
+        return []
+    return sorted({int(i) for i in np.round(np.linspace(0, count - 1, min(count, max_items)))})
+
+
+def progression_picture(sample_paths: Sequence[str], max_rows: int = 8, num_samples: int = 8
+                        ) -> tuple[np.ndarray, list[float], list[str]]:
+    """The progression strip as pixels: (uint8 image, row centres, row labels).
+
+    Rows are evenly chosen epochs (first and last included), each the first `num_samples` tiles
+    of that epoch's saved grid, laid out as image_grid does.
+    """
+    if not sample_paths:
+        raise ValueError("plot_progression needs at least one saved sample grid")
+    ordered = sorted(sample_paths, key=lambda p: (epoch_of(p) is None, epoch_of(p) or 0, p))
+    chosen = [ordered[i] for i in choose_evenly(len(ordered), max_rows)]
+    strips = [image_grid(load_grid_tiles(p)[:num_samples], ncols=num_samples) for p in chosen]
+    width = max(strip.shape[1] for strip in strips)
+    strips = [np.pad(s, ((0, 0), (0, width - s.shape[1]), (0, 0)), constant_values=GRID_PAD_VALUE)
+              for s in strips]
+    heights = np.array([strip.shape[0] for strip in strips], dtype=np.float64)
+    centers = [float(c) for c in np.cumsum(heights) - heights / 2]
+    labels = [f"epoch {epoch_of(p)}" if epoch_of(p) is not None else os.path.basename(p)
+              for p in chosen]
+    return np.concatenate(strips, axis=0), centers, labels
+
+
+def plot_progression(sample_paths: Sequence[str], path: str, max_rows: int = 8,
+                     num_samples: int = 8) -> None:
+    """The same fixed-noise samples across epochs: one row per chosen epoch, labelled on the left."""
+    picture, centers, labels = progression_picture(sample_paths, max_rows, num_samples)
+    save_figure(_image_figure(picture, centers, labels), path)
+
+
+def _image_figure(picture: np.ndarray, centers: Iterable[float], labels: list[str]) -> Figure:
+    """A figure showing `picture` pixel-sharp (small tiles enlarged), with row labels at left."""
+    dpi, label_inches = 100, 1.0
+    tile_scale = max(1, 400 // max(picture.shape[1], 1))
+    width, height = (picture.shape[1] * tile_scale / dpi, picture.shape[0] * tile_scale / dpi)
+    figure = Figure(figsize=(width + label_inches + 0.1, height + 0.2), dpi=dpi)
+    axes = figure.add_axes((label_inches / (width + label_inches + 0.1), 0.1 / (height + 0.2),
+                            width / (width + label_inches + 0.1), height / (height + 0.2)))
+    axes.imshow(picture, interpolation="nearest")
+    axes.set_xticks([])
+    axes.set_yticks(list(centers), labels)
+    axes.tick_params(axis="y", length=0)
+    for spine in axes.spines.values():
+        spine.set_visible(False)
+    return figure
+
+
+# ---------------------------------------------------------------------------------------------
+# Redraw from a run directory.
+
+def redraw(workdir: str) -> list[str]:
+    """Rebuilds plots/losses.png and plots/progression.png from a run's files; returns their paths.
+
+    The per-epoch D-output histograms need D's raw outputs, which a run does not keep, so they
+    are drawn only during training.
+    """
+    history_path = os.path.join(workdir, "history.csv")
+    if not os.path.isfile(history_path):
+        raise RunError(f"{history_path} not found: --workdir must be a kerasgan run directory "
+                       f"(one that holds history.csv)")
+    written = [os.path.join(workdir, "plots", "losses.png")]
+    plot_losses(read_history(history_path), written[0])
+    samples = glob.glob(os.path.join(workdir, "samples", "epoch_*.png"))
+    if samples:
+        written.append(os.path.join(workdir, "plots", "progression.png"))
+        plot_progression(samples, written[-1])
+    return written
+
+
+def main(argv: Sequence[str]) -> None:
+    del argv
+    for path in redraw(flags.FLAGS.workdir):
+        print(path)
+
+
+def _define_flags() -> None:
+    flags.DEFINE_string("workdir", None, "run directory to redraw (holds history.csv, samples/)")
+    flags.mark_flag_as_required("workdir")
+
+
+if __name__ == "__main__":
+    _define_flags()
+    cli.run(main)

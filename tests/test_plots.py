@@ -64,3 +64,106 @@ def test_tiles_come_back_from_a_grid_without_layout_metadata(tmp_path):
     with open(path, "wb") as file:
         file.write(tf.io.encode_png(plots.image_grid(images)).numpy())
     np.testing.assert_array_equal(plots.load_grid_tiles(path), plots.to_uint8(images))
+
+
+def _history_rows(epochs=3, per_epoch=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return [{"epoch": epoch, "step": (epoch - 1) * per_epoch + i + 1,
+             "d_loss": float(rng.uniform(0.5, 1.5)), "g_loss": float(rng.uniform(0.5, 3.0))}
+            for epoch in range(1, epochs + 1) for i in range(per_epoch)]
+
+
+def test_plot_losses_writes_a_png(tmp_path):
+    path = str(tmp_path / "plots" / "losses.png")
+    rows = _history_rows()
+    rows[3]["g_loss"] = None
+    plots.plot_losses(rows, path)
+    height, width, channels = _decode(path).shape
+    assert width > height > 100 and channels in (3, 4)
+
+
+def test_plot_losses_with_no_rows_still_writes_a_png(tmp_path):
+    path = str(tmp_path / "losses.png")
+    plots.plot_losses([], path)
+    assert _decode(path).shape[0] > 100
+
+
+def test_smooth_is_debiased_and_skips_nan():
+    out = plots.smooth([2.0, np.nan, 2.0, 2.0], weight=0.9)
+    np.testing.assert_allclose(out, [2.0, 2.0, 2.0, 2.0])
+
+
+def test_plot_d_output_hist_writes_a_png(tmp_path):
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "plots" / "d_output_hist_epoch_0003.png")
+    plots.plot_d_output_hist(rng.beta(5, 2, 256), tf.constant(rng.beta(2, 5, 256)), 3, path)
+    assert _decode(path).shape[0] > 100
+
+
+def test_choose_evenly_keeps_first_and_last():
+    assert plots.choose_evenly(20, 8) == [0, 3, 5, 8, 11, 14, 16, 19]
+    assert plots.choose_evenly(3, 8) == [0, 1, 2]
+
+
+def _write_samples(run, epochs, count=9, size=6):
+    paths = []
+    for epoch in epochs:
+        path = str(run / "samples" / f"epoch_{epoch:04d}.png")
+        plots.save_image_grid(_images(count, size=size, seed=epoch), path)
+        paths.append(path)
+    return paths
+
+
+def test_progression_rows_are_the_first_samples_of_evenly_chosen_epochs(tmp_path):
+    paths = _write_samples(tmp_path, range(1, 13))
+    picture, centers, labels = plots.progression_picture(paths[::-1], max_rows=4, num_samples=5)
+    assert labels == ["epoch 1", "epoch 5", "epoch 8", "epoch 12"]
+    expected = [plots.image_grid(_images(9, size=6, seed=epoch)[:5], ncols=5)
+                for epoch in (1, 5, 8, 12)]
+    np.testing.assert_array_equal(picture, np.concatenate(expected))
+    assert centers == [5.0, 15.0, 25.0, 35.0]
+
+
+def test_plot_progression_writes_a_png(tmp_path):
+    path = str(tmp_path / "plots" / "progression.png")
+    plots.plot_progression(_write_samples(tmp_path, (1, 2, 3)), path)
+    assert _decode(path).shape[1] > 100
+
+
+def test_redraw_writes_losses_and_progression(tmp_path):
+    from kerasgan import monitoring
+
+    with monitoring.History(str(tmp_path / "history.csv")) as history:
+        for row in _history_rows():
+            history.append(row)
+    _write_samples(tmp_path, (1, 2, 3))
+    written = plots.redraw(str(tmp_path))
+    assert [os.path.basename(p) for p in written] == ["losses.png", "progression.png"]
+    assert all(_decode(p).ndim == 3 for p in written)
+
+
+def test_redraw_without_history_is_a_run_error(tmp_path):
+    from kerasgan.errors import RunError
+
+    with pytest.raises(RunError, match="history.csv not found"):
+        plots.redraw(str(tmp_path))
+
+
+def _cli(*args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "kerasgan.plots", *args], capture_output=True,
+                          text=True, env=env, timeout=120,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_cli_redraws_and_reports_a_missing_history_in_one_line(tmp_path):
+    run = tmp_path / "run"
+    plots.write_atomic(str(run / "history.csv"), "epoch,step,d_loss,g_loss\n1,1,0.7,1.2\n")
+    _write_samples(run, (1, 2))
+    done = _cli(f"--workdir={run}")
+    assert done.returncode == 0, done.stderr
+    assert _decode(str(run / "plots" / "progression.png")).ndim == 3
+    failed = _cli(f"--workdir={tmp_path / 'missing'}")
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert failed.returncode != 0 and len(errors) == 1 and "history.csv" in errors[0]
+    assert "Traceback" not in failed.stderr
