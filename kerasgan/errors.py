@@ -15,3 +15,7 @@ class DataError(KerasganError):
 
 class RunError(KerasganError):
     """The run directory cannot be used as asked: mismatched config, no checkpoint, bad file."""
+
+
+class MetricError(KerasganError):
+    """A metric cannot be computed as asked: missing Inception weights, mismatched sets, bad range."""
