@@ -72,13 +72,16 @@ class Generator(keras.Model):
         blocks.append(layers.Conv2DTranspose(3, kernel, strides=1 if seed else 2, padding="same",
                                              kernel_initializer=init))
         blocks.append(layers.Activation("tanh", dtype="float32"))
-        self.blocks = blocks
+        # A Sequential attribute, not a list: tf.train.Checkpoint does not see layers that a
+        # Keras 3 subclassed model keeps in a Python list (their weights would not be saved).
+        self.net = keras.Sequential(blocks, name="layers")
+
+    @property
+    def blocks(self) -> list:
+        return self.net.layers
 
     def call(self, z, training=False):
-        x = z
-        for block in self.blocks:
-            x = block(x, training=training)
-        return x
+        return self.net(z, training=training)
 
     def get_config(self):
         config = super().get_config()
@@ -119,13 +122,14 @@ class Discriminator(keras.Model):
                 blocks.append(layers.Dropout(dropout))
         blocks += [layers.Flatten(),
                    layers.Dense(1, kernel_initializer=init, dtype="float32")]
-        self.blocks = blocks
+        self.net = keras.Sequential(blocks, name="layers")
+
+    @property
+    def blocks(self) -> list:
+        return self.net.layers
 
     def call(self, images, training=False):
-        x = images
-        for block in self.blocks:
-            x = block(x, training=training)
-        return x
+        return self.net(images, training=training)
 
     def get_config(self):
         config = super().get_config()

@@ -12,6 +12,7 @@ import sys
 from absl import flags
 
 from kerasgan import cli
+from kerasgan.config import make_config
 
 cli.define_config_flags()
 flags.DEFINE_bool("overwrite", False, "move an existing run directory aside and start afresh")
@@ -19,10 +20,11 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    from kerasgan import train_lib
-
     overrides = cli.explicit_flag_values()
     preset = overrides.pop("preset", "")
+    make_config(preset, **overrides)  # bad values fail here, before TensorFlow loads (seconds)
+    from kerasgan import train_lib
+
     config = train_lib.resolve_config(preset, overrides, fresh=FLAGS.overwrite)
     result = train_lib.train_and_evaluate(config, overwrite=FLAGS.overwrite)
     sys.exit(result.exit_code)

@@ -13,9 +13,10 @@ from kerasgan.errors import ConfigError
 def _one_line_error(proc, *fragments):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    error = [line for line in lines if "error" in line.lower()]
-    assert error, proc.stderr
+    # TensorFlow's own start-up lines (C++ logging) may precede ours; ours is exactly one line.
+    error = [line for line in proc.stderr.splitlines()
+             if line.startswith("error: ") or "Flags parsing error" in line]
+    assert len(error) == 1, proc.stderr
     for fragment in fragments:
         assert fragment in error[0], proc.stderr
 

@@ -137,3 +137,12 @@ def test_overwrite_moves_the_old_run_aside(tmp_path, tiny_config):
 def test_more_steps_per_epoch_than_the_data_has_is_refused(tiny_config):
     with pytest.raises(ConfigError, match=r"--steps_per_epoch=9 .* use at most 4"):
         train_lib.train_and_evaluate(tiny_config.replace(steps_per_epoch=9))
+
+
+def test_checkpoint_restores_every_generator_weight(finished_run):
+    _, workdir, _ = finished_run
+    exported = checkpointing.load_generator(os.path.join(workdir, "generator.keras"))
+    restored = _weights(workdir)
+    assert len(restored) == len(exported.weights)  # batch-norm moving statistics included
+    for a, b in zip(restored, exported.weights):
+        np.testing.assert_array_equal(a, b.numpy())
