@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from kerasgan.config import TrainConfig
 from kerasgan.errors import ConfigError, RunError
+from kerasgan.fileio import write_atomic
 from kerasgan.gan import GAN
 from kerasgan.networks import Generator
 
@@ -69,24 +70,6 @@ class RunCheckpoint:
         if failures:
             raise RunError("no readable checkpoint: " + "; ".join(failures))
         return None
-
-
-def write_atomic(path: str, data: bytes | str) -> None:
-    """Writes a file so that readers see the old or the new content, never half of it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, mode) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def write_config(config: TrainConfig, workdir: str) -> None:

@@ -20,6 +20,7 @@ from scipy.spatial import distance
 from tensorflow.core.framework import summary_pb2
 
 from kerasgan import plots
+from kerasgan.fileio import write_atomic
 
 HISTORY_COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_real_loss", "d_fake_loss",
                    "d_real_acc", "d_fake_acc", "g_acc", "d_real_prob", "d_fake_prob",
@@ -63,7 +64,7 @@ class History:
         if os.path.exists(path) and os.path.getsize(path) > 0:
             self._repair_existing()
         else:
-            plots.write_atomic(path, self._to_csv([]))
+            write_atomic(path, self._to_csv([]))
         self._file = open(path, "a", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file)
 
@@ -85,7 +86,7 @@ class History:
         """Drops rows logged after `step` (resuming from a checkpoint there), so no step repeats."""
         kept = [row for row in self.rows() if row.get("step") is None or row["step"] <= step]
         self._file.close()
-        plots.write_atomic(self.path, self._to_csv(kept))
+        write_atomic(self.path, self._to_csv(kept))
         self._file = open(self.path, "a", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file)
 
@@ -129,7 +130,7 @@ class History:
         complete = text[:text.rfind("\n") + 1] if torn else text
         rows = [{key: value for key, value in row.items() if key is not None}
                 for row in csv.DictReader(io.StringIO(complete))]
-        plots.write_atomic(self.path, self._to_csv(rows))
+        write_atomic(self.path, self._to_csv(rows))
 
 
 def _metric(metrics: Mapping[str, Any], name: str) -> float:
@@ -296,7 +297,7 @@ class CollapseDetector:
 def write_model_summary(models: Mapping[str, Any], path: str) -> None:
     """Writes each Keras model's layer table and parameter counts to one text file, atomically."""
     sections = [_model_section(name, model) for name, model in models.items()]
-    plots.write_atomic(path, "\n\n".join(sections) + "\n")
+    write_atomic(path, "\n\n".join(sections) + "\n")
 
 
 def _model_section(name: str, model: Any) -> str:

@@ -15,7 +15,6 @@ import math
 import os
 import re
 import struct
-import tempfile
 import zlib
 from typing import Any, Iterable, Sequence
 
@@ -30,6 +29,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from kerasgan import cli  # noqa: E402
 from kerasgan.errors import RunError  # noqa: E402
+from kerasgan.fileio import write_atomic  # noqa: E402
 
 GRID_PADDING = 2
 GRID_PAD_VALUE = 0
@@ -42,25 +42,6 @@ _EPOCH_FILE = re.compile(r"epoch_(\d+)\.png$")
 
 # ---------------------------------------------------------------------------------------------
 # Files.
-
-def write_atomic(path: str, data: bytes | str) -> None:
-    """Writes `data` to `path` via a temp file in the same folder and os.replace."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    handle, tmp_path = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
-                                        suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as tmp:
-            tmp.write(payload)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
-
 
 def parse_value(text: str) -> int | float | str | None:
     """A CSV cell back as a number: int when it looks like one, float otherwise, None if blank."""

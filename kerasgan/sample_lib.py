@@ -32,11 +32,6 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def to_uint8(images) -> np.ndarray:
-    """[-1, 1] floats to uint8 pixels, rounded."""
-    return np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
 def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
            seeds: Optional[Sequence[int]] = None, grid: bool = False, outdir: str = "",
            batch_size: int = 64) -> list[str]:
@@ -68,7 +63,7 @@ def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
         plots.save_image_grid(images, path)
         return [path]
     paths = []
-    for seed, image in zip(seeds, to_uint8(images)):
+    for seed, image in zip(seeds, plots.to_uint8(images)):
         path = os.path.join(outdir, f"seed{seed:04d}.png")
         tf.io.write_file(path, tf.io.encode_png(image))
         paths.append(path)

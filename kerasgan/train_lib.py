@@ -152,6 +152,10 @@ class _Loop:
         self.history.truncate_after(int(gan.step))
         self.summaries = monitoring.SummaryWriter(os.path.join(workdir, "tensorboard"))
         self.collapse = monitoring.CollapseDetector()
+        first_grid = os.path.join(workdir, "samples", "epoch_0001.png")
+        if os.path.isfile(first_grid):  # resumed: diversity is judged against epoch 1, as before
+            self.collapse.first_diversity = monitoring.sample_diversity(
+                plots.load_grid_tiles(first_grid))
         self.fixed_noise = fixed_noise(config)
         self.bad_steps = 0
         self.skipped_steps = 0

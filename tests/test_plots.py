@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import plots
+from kerasgan import fileio, plots
 
 
 def _images(count, size=8, seed=0):
@@ -158,7 +158,7 @@ def _cli(*args):
 
 def test_cli_redraws_and_reports_a_missing_history_in_one_line(tmp_path):
     run = tmp_path / "run"
-    plots.write_atomic(str(run / "history.csv"), "epoch,step,d_loss,g_loss\n1,1,0.7,1.2\n")
+    fileio.write_atomic(str(run / "history.csv"), "epoch,step,d_loss,g_loss\n1,1,0.7,1.2\n")
     _write_samples(run, (1, 2))
     done = _cli(f"--workdir={run}")
     assert done.returncode == 0, done.stderr
