@@ -61,7 +61,8 @@ def images_per_second(dataset: tf.data.Dataset, repeats: int = 1, trials: int = 
 def full_decode_then_crop(paths, size):
     def load(path):
         image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
-        image = tf.image.crop_to_bounding_box(image, (218 - CROP) // 2, (178 - CROP) // 2, CROP, CROP)
+        image = tf.image.crop_to_bounding_box(image, (218 - CROP) // 2, (178 - CROP) // 2,
+                                              CROP, CROP)
         return tf.saturate_cast(tf.image.resize(image, [size, size], method="area"), tf.uint8)
 
     return tf.data.Dataset.from_tensor_slices(paths).map(load, num_parallel_calls=tf.data.AUTOTUNE)
