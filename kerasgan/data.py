@@ -564,14 +564,15 @@ def _tfds_listing(config: TrainConfig) -> _Listing:
     except ImportError:
         raise DataError("--dataset=tfds needs tensorflow-datasets: pip install 'kerasgan[tfds]', "
                         "or use --dataset=celeba with the CelebA files; " + GET_CELEBA) from None
-    data_dir = os.path.abspath(os.path.expanduser(config.data_dir)) if config.data_dir else None
+    data_dir = os.path.abspath(os.path.expanduser(
+        config.data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")))
     builder = tfds.builder("celeb_a", data_dir=data_dir)
-    manual_dir = os.path.join(data_dir or os.path.dirname(builder.data_dir), "downloads", "manual")
+    manual_dir = os.path.join(data_dir, "downloads", "manual")
     try:
         builder.download_and_prepare(
             download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
     except Exception as error:
-        raise DataError(f"TFDS celeb_a could not be prepared in {data_dir or builder.data_dir} "
+        raise DataError(f"TFDS celeb_a could not be prepared in {data_dir} "
                         f"({type(error).__name__}): offline it needs the original files "
                         f"({_TFDS_FILES}) in {manual_dir}; or use --dataset=celeba "
                         f"--data_dir=FOLDER_WITH_THEM; {GET_CELEBA}") from None
@@ -584,11 +585,10 @@ def _tfds_listing(config: TrainConfig) -> _Listing:
             lambda i, ex: (i, *preprocess_decoded(ex["image"], size, crop, crop)),
             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
-    key = {"kind": "tfds", "source": data_dir or "", "split": config.split, "crop": crop,
+    key = {"kind": "tfds", "source": data_dir, "split": config.split, "crop": crop,
            "version": str(builder.info.version)}
-    return _Listing(name=f"tfds:celeb_a:{config.split}", root=data_dir or builder.data_dir,
-                    key=key, cache_home=data_dir or os.path.dirname(builder.data_dir),
-                    members=None, stream=stream)
+    return _Listing(name=f"tfds:celeb_a:{config.split}", root=data_dir, key=key,
+                    cache_home=data_dir, members=None, stream=stream)
 
 
 # ----------------------------------------------------------------------------------------------
