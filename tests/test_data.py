@@ -1,0 +1,407 @@
+import io
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasgan import config as config_lib
+from kerasgan import data
+from kerasgan.errors import DataError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# 6 CelebA images: partitions 0,0,0,1,1,2 -> train 3, val 2, test 1.
+PARTITIONS = [0, 0, 0, 1, 1, 2]
+ATTRS = ["Smiling", "Young"]
+
+
+def _jpeg(height=218, width=178, seed=0, value=None):
+    if value is None:
+        pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    else:
+        pixels = np.full((height, width, 3), value, np.uint8)
+    return tf.io.encode_jpeg(pixels).numpy()
+
+
+def _png(height, width, channels=3, seed=0):
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, channels), dtype=np.uint8)
+    return tf.io.encode_png(pixels).numpy()
+
+
+def _write(path, payload):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(payload)
+
+
+def _celeba_files(kaggle=False):
+    """{relative path: bytes} for a 6-image CelebA in the official (txt) or Kaggle (csv) form."""
+    names = [f"{i:06d}.jpg" for i in range(1, 7)]
+    files = {name: _jpeg(seed=i) for i, name in enumerate(names)}
+    if kaggle:
+        partition = "image_id,partition\n" + "".join(
+            f"{n},{p}\n" for n, p in zip(names, PARTITIONS))
+        attrs = "image_id," + ",".join(ATTRS) + "\n" + "".join(
+            f"{n},{1 if i % 2 else -1},1\n" for i, n in enumerate(names))
+        return files, {"list_eval_partition.csv": partition, "list_attr_celeba.csv": attrs}
+    partition = "".join(f"{n} {p}\n" for n, p in zip(names, PARTITIONS))
+    attrs = f"{len(names)}\n" + " ".join(ATTRS) + "\n" + "".join(
+        f"{n}  {1 if i % 2 else -1}  1\n" for i, n in enumerate(names))
+    return files, {"list_eval_partition.txt": partition, "list_attr_celeba.txt": attrs}
+
+
+@pytest.fixture
+def celeba_dir(tmp_path):
+    """The official layout: img_align_celeba/*.jpg with list_eval_partition.txt beside it."""
+    images, meta = _celeba_files()
+    for name, payload in images.items():
+        _write(str(tmp_path / "celeba" / "img_align_celeba" / name), payload)
+    for name, text in meta.items():
+        _write(str(tmp_path / "celeba" / name), text.encode())
+    return str(tmp_path / "celeba")
+
+
+def _config(tmp_path=None, **overrides):
+    values = dict(image_size=16, batch_size=2, crop=140)
+    values.update(overrides)
+    return config_lib.make_config(**values)
+
+
+def _messy_folder(root):
+    """4 good images (nested, jpg/png/grey/rgba) and one bad file of every kind."""
+    _write(f"{root}/a/good0.jpg", _jpeg(64, 48, seed=1))
+    _write(f"{root}/a/b/good1.png", _png(40, 60, 3, seed=2))
+    _write(f"{root}/good2_grey.png", _png(30, 30, 1, seed=3))
+    _write(f"{root}/good3_rgba.png", _png(32, 32, 4, seed=4))
+    _write(f"{root}/truncated.jpg", _jpeg(64, 64, seed=5)[:300])
+    _write(f"{root}/zero.jpg", b"")
+    _write(f"{root}/notes.jpeg", b"this is not an image")
+    _write(f"{root}/tiny.png", _png(4, 4, seed=6))
+    _write(f"{root}/readme.txt", b"ignored: not an image extension")
+
+
+# ----------------------------------------------------------------------------- synthetic
+
+def test_synthetic_faces_shape_dtype_and_range():
+    faces = data.synthetic_faces(np.arange(8), 32, seed=0)
+    assert faces.shape == (8, 32, 32, 3) and faces.dtype == np.uint8
+    assert faces.std() > 20  # drawn, not blank
+
+
+def test_synthetic_face_depends_only_on_seed_and_index():
+    all_faces = data.synthetic_faces(np.arange(10), 16, seed=3)
+    np.testing.assert_array_equal(data.synthetic_faces([7, 2], 16, seed=3), all_faces[[7, 2]])
+    assert not np.array_equal(data.synthetic_faces([7], 16, seed=4)[0], all_faces[7])
+    assert not np.array_equal(all_faces[0], all_faces[1])
+
+
+def test_synthetic_faces_any_resolution():
+    assert data.synthetic_faces([0], 64).shape == (1, 64, 64, 3)
+    assert data.synthetic_faces([0], 20).shape == (1, 20, 20, 3)
+
+
+def test_synthetic_source_dataset_shapes_range_and_batch_count():
+    source = data.open_source(_config(dataset="synthetic", num_synthetic=21, batch_size=4))
+    batches = list(source.dataset(4))
+    assert source.num_examples == 21 and source.name == "synthetic"
+    assert len(batches) == 5
+    assert all(b.shape == (4, 16, 16, 3) and b.dtype == tf.float32 for b in batches)
+    values = np.concatenate([b.numpy() for b in batches])
+    assert values.min() >= -1.0 and values.max() <= 1.0 and values.min() < -0.5 < 0.5 < values.max()
+
+
+# ----------------------------------------------------------------------------- order, resume, flip
+
+@pytest.fixture(scope="module")
+def synthetic_source():
+    return data.open_source(_config(dataset="synthetic", num_synthetic=24, seed=5))
+
+
+def _epoch(source, **kwargs):
+    return np.stack([b.numpy() for b in source.dataset(4, **kwargs)])
+
+
+def test_epoch_order_is_a_function_of_seed_and_epoch(synthetic_source):
+    first = _epoch(synthetic_source, epoch=1)
+    np.testing.assert_array_equal(_epoch(synthetic_source, epoch=1), first)
+    assert not np.array_equal(_epoch(synthetic_source, epoch=1), _epoch(synthetic_source, epoch=2))
+    other_seed = data.ImageSource("s", synthetic_source._images, seed=6)
+    assert not np.array_equal(_epoch(other_seed, epoch=1), _epoch(synthetic_source, epoch=1))
+
+
+def test_start_batch_resumes_with_the_same_batches(synthetic_source):
+    full = _epoch(synthetic_source, epoch=3)
+    np.testing.assert_array_equal(_epoch(synthetic_source, epoch=3, start_batch=4), full[4:])
+
+
+def test_unshuffled_dataset_and_images_follow_the_source_order(synthetic_source):
+    unshuffled = _epoch(synthetic_source, shuffle=False).reshape(24, 16, 16, 3)
+    np.testing.assert_allclose(unshuffled, synthetic_source.images(24))
+    first = synthetic_source.images(5)
+    assert first.shape == (5, 16, 16, 3) and first.dtype == np.float32
+    assert first.min() >= -1 and first.max() <= 1
+
+
+def test_flip_mirrors_some_images_and_is_deterministic(synthetic_source):
+    flipping = data.ImageSource("s", synthetic_source._images, seed=5, flip=True)
+    plain, flipped = _epoch(synthetic_source, epoch=2), _epoch(flipping, epoch=2)
+    np.testing.assert_array_equal(flipped, _epoch(flipping, epoch=2))
+    mirrored = np.all(flipped == plain[..., ::-1, :], axis=(2, 3, 4))
+    same = np.all(flipped == plain, axis=(2, 3, 4))
+    assert np.all(mirrored | same) and 0 < mirrored.sum() < mirrored.size
+    np.testing.assert_array_equal(_epoch(flipping, epoch=2, start_batch=3), flipped[3:])
+
+
+def test_fewer_images_than_a_batch_is_a_data_error(synthetic_source):
+    with pytest.raises(DataError, match="fewer than one batch of 64"):
+        synthetic_source.dataset(64)
+
+
+# ----------------------------------------------------------------------------- folder
+
+def test_folder_is_read_recursively_and_bad_files_are_skipped_and_reported(tmp_path):
+    _messy_folder(tmp_path / "faces")
+    source = data.open_source(_config(dataset="folder", data_dir=str(tmp_path / "faces")))
+    assert source.num_examples == 4
+    assert source.report() == ("images: 4 usable, 4 skipped of 8 files "
+                               "(3 unreadable, 1 too small): "
+                               "notes.jpeg, tiny.png, truncated.jpg, zero.jpg")
+    assert sorted(source.filenames) == ["a/b/good1.png", "a/good0.jpg", "good2_grey.png",
+                                        "good3_rgba.png"]
+    batches = list(source.dataset(2))
+    assert len(batches) == 2 and batches[0].shape == (2, 16, 16, 3)
+
+
+@pytest.mark.parametrize("mode,fmt", [("P", "PNG"), ("CMYK", "JPEG"), ("L", "JPEG"),
+                                      ("RGBA", "PNG"), ("RGB", "GIF"), ("RGB", "BMP"),
+                                      ("RGB", "WEBP")])
+def test_every_common_format_and_mode_becomes_rgb(tmp_path, mode, fmt):
+    image_module = pytest.importorskip("PIL.Image")
+    pixels = np.random.default_rng(0).integers(0, 256, (40, 30, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    image_module.fromarray(pixels).convert(mode).save(buffer, fmt)
+    _write(str(tmp_path / "f" / f"x.{fmt.lower()}"), buffer.getvalue())
+    source = data.open_source(_config(dataset="folder", data_dir=str(tmp_path / "f")))
+    assert source.num_examples == 1 and source.images(1).shape == (1, 16, 16, 3)
+
+
+def test_folder_zip_is_read_without_unzipping(tmp_path):
+    with zipfile.ZipFile(tmp_path / "faces.zip", "w") as archive:
+        archive.writestr("x/a.jpg", _jpeg(40, 40, seed=1))
+        archive.writestr("b.png", _png(40, 40, seed=2))
+        archive.writestr("broken.jpg", b"nope")
+    source = data.open_source(_config(dataset="folder", data_dir=str(tmp_path / "faces.zip")))
+    assert source.num_examples == 2 and "1 unreadable" in source.report()
+    assert os.path.isdir(tmp_path / data.CACHE_FOLDER)
+
+
+def test_folder_images_are_centre_cropped_to_a_square(tmp_path):
+    pixels = np.zeros((40, 80, 3), np.uint8)
+    pixels[:, 20:60] = 255  # the centre 40x40 square is white, the sides black
+    _write(str(tmp_path / "f" / "wide.png"), tf.io.encode_png(pixels).numpy())
+    image = data.open_source(_config(dataset="folder", data_dir=str(tmp_path / "f"))).images(1)
+    np.testing.assert_allclose(image, 1.0)
+
+
+# ----------------------------------------------------------------------------- CelebA layouts
+
+def test_celeba_splits_follow_the_partition_file(celeba_dir):
+    counts = {split: data.open_source(_config(dataset="celeba", data_dir=celeba_dir,
+                                              split=split)).num_examples
+              for split in ("train", "val", "test", "all")}
+    assert counts == {"train": 3, "val": 2, "test": 1, "all": 6}
+
+
+def test_celeba_attributes_are_parsed_and_aligned(celeba_dir):
+    source = data.open_source(_config(dataset="celeba", data_dir=celeba_dir, split="val"))
+    assert source.filenames == ["000004.jpg", "000005.jpg"]
+    assert source.attribute_names == ATTRS
+    np.testing.assert_array_equal(source.attributes, [[1, 1], [-1, 1]])
+
+
+def test_celeba_data_dir_may_be_the_images_folder(celeba_dir):
+    source = data.open_source(_config(dataset="celeba", split="train",
+                                      data_dir=os.path.join(celeba_dir, "img_align_celeba")))
+    assert source.num_examples == 3
+
+
+def test_celeba_crop_is_the_centre_square(tmp_path):
+    pixels = np.zeros((218, 178, 3), np.uint8)
+    pixels[39:179, 19:159] = 255  # exactly the centre 140x140
+    _write(str(tmp_path / "img_align_celeba" / "000001.jpg"), tf.io.encode_jpeg(pixels).numpy())
+    source = data.open_source(_config(dataset="celeba", split="all", data_dir=str(tmp_path)))
+    assert source.images(1).min() > 0.9
+    wider = data.open_source(_config(dataset="celeba", split="all", crop=160,
+                                     data_dir=str(tmp_path)))
+    assert wider.images(1).min() < -0.9
+
+
+def test_celeba_images_smaller_than_the_crop_are_skipped(tmp_path):
+    _write(str(tmp_path / "img_align_celeba" / "000001.jpg"), _jpeg())
+    _write(str(tmp_path / "img_align_celeba" / "000002.jpg"), _jpeg(100, 100))
+    source = data.open_source(_config(dataset="celeba", split="all", data_dir=str(tmp_path)))
+    assert source.report() == "images: 1 usable, 1 skipped of 2 files (1 too small): 000002.jpg"
+
+
+def test_celeba_zip_matches_the_folder(tmp_path, celeba_dir):
+    images, meta = _celeba_files()
+    with zipfile.ZipFile(tmp_path / "img_align_celeba.zip", "w") as archive:
+        for name, payload in images.items():
+            archive.writestr(f"img_align_celeba/{name}", payload)
+    for name, text in meta.items():
+        _write(str(tmp_path / name), text.encode())
+    zipped = data.open_source(_config(dataset="celeba", data_dir=str(tmp_path), split="train"))
+    folder = data.open_source(_config(dataset="celeba", data_dir=celeba_dir, split="train"))
+    assert zipped.num_examples == 3
+    np.testing.assert_array_equal(zipped.images(3), folder.images(3))
+    direct = data.open_source(_config(dataset="celeba", split="val",
+                                      data_dir=str(tmp_path / "img_align_celeba.zip")))
+    assert direct.num_examples == 2 and direct.attributes.shape == (2, 2)
+
+
+@pytest.mark.parametrize("inner", ["", "img_align_celeba"])
+def test_kaggle_layout_with_csv_files(tmp_path, inner):
+    images, meta = _celeba_files(kaggle=True)
+    for name, payload in images.items():
+        _write(str(tmp_path / "img_align_celeba" / "img_align_celeba" / name), payload)
+    for name, text in meta.items():
+        _write(str(tmp_path / name), text.encode())
+    source = data.open_source(_config(dataset="celeba", split="test",
+                                      data_dir=str(tmp_path / inner)))
+    assert source.num_examples == 1 and source.filenames == ["000006.jpg"]
+    np.testing.assert_array_equal(source.attributes, [[1, 1]])
+
+
+def test_celeba_split_without_partition_file_names_the_path(tmp_path):
+    _write(str(tmp_path / "img_align_celeba" / "000001.jpg"), _jpeg())
+    with pytest.raises(DataError) as error:
+        data.open_source(_config(dataset="celeba", split="train", data_dir=str(tmp_path)))
+    message = str(error.value)
+    assert str(tmp_path) in message and "list_eval_partition" in message
+    assert "--split=all" in message
+    assert "mmlab.ie.cuhk.edu.hk" in message and "jessicali9530/celeba-dataset" in message
+    everything = data.open_source(_config(dataset="celeba", split="all", data_dir=str(tmp_path)))
+    assert everything.num_examples == 1 and "list_eval_partition" in everything.warnings[0]
+
+
+def test_parsers_read_txt_and_csv_forms():
+    assert data.parse_partition("a.jpg 0\nb.jpg 2\n") == {"a.jpg": 0, "b.jpg": 2}
+    assert data.parse_partition("image_id,partition\na.jpg,1\n") == {"a.jpg": 1}
+    names, rows = data.parse_attributes("1\nA B\na.jpg  1 -1\n")
+    assert names == ["A", "B"] and rows == {"a.jpg": [1, -1]}
+    names, rows = data.parse_attributes("image_id,A,B\na.jpg,-1,1\n")
+    assert names == ["A", "B"] and rows == {"a.jpg": [-1, 1]}
+
+
+# ----------------------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("dataset", ["celeba", "folder"])
+def test_missing_unset_and_empty_data_dirs_are_one_line_errors(tmp_path, dataset):
+    (tmp_path / "empty").mkdir()
+    _write(str(tmp_path / "textonly" / "a.txt"), b"x")
+    for data_dir in ("", str(tmp_path / "nope"), str(tmp_path / "empty"),
+                     str(tmp_path / "textonly")):
+        with pytest.raises(DataError) as error:
+            data.open_source(_config(dataset=dataset, split="all", data_dir=data_dir))
+        message = str(error.value)
+        assert "\n" not in message and "mmlab.ie.cuhk.edu.hk" in message and "Kaggle" in message
+        assert (data_dir or "--data_dir") in message
+
+
+def test_a_folder_of_only_broken_files_is_a_data_error_with_the_report(tmp_path):
+    _write(str(tmp_path / "f" / "zero.jpg"), b"")
+    with pytest.raises(DataError, match=r"no usable images in .*1 unreadable\): zero.jpg"):
+        data.open_source(_config(dataset="folder", data_dir=str(tmp_path / "f")))
+
+
+def test_tfds_without_the_package_says_how_to_install(tmp_path):
+    try:
+        import tensorflow_datasets  # noqa: F401
+        pytest.skip("tensorflow-datasets is installed")
+    except ImportError:
+        pass
+    with pytest.raises(DataError, match=r"pip install 'kerasgan\[tfds\]'"):
+        data.open_source(_config(dataset="tfds", data_dir=str(tmp_path)))
+
+
+def test_tfds_celeb_a_with_mock_data(tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=5):
+        source = data.open_source(_config(dataset="tfds", split="train", data_dir=str(tmp_path)))
+    assert source.num_examples + len(source.skipped) == 5
+    assert source.images(1).shape == (1, 16, 16, 3)
+
+
+# ----------------------------------------------------------------------------- cache
+
+def _cache_entries(root):
+    return sorted(os.listdir(os.path.join(root, data.CACHE_FOLDER)))
+
+
+def test_cache_is_reused_without_decoding_again(celeba_dir, monkeypatch):
+    config = _config(dataset="celeba", data_dir=celeba_dir, split="all")
+    first = data.open_source(config)
+    monkeypatch.setattr(data, "raw_dataset", lambda *a, **k: pytest.fail("decoded again"))
+    again = data.open_source(config)
+    np.testing.assert_array_equal(again.images(6), first.images(6))
+    assert len(_cache_entries(celeba_dir)) == 1
+
+
+def test_changed_settings_never_read_a_stale_cache(celeba_dir):
+    base = dict(dataset="celeba", data_dir=celeba_dir, split="all")
+    data.open_source(_config(**base))
+    data.open_source(_config(**base, image_size=32))
+    data.open_source(_config(**base, crop=108))
+    data.open_source(_config(**dict(base, split="train")))
+    assert len(_cache_entries(celeba_dir)) == 4
+    os.remove(os.path.join(celeba_dir, "img_align_celeba", "000006.jpg"))
+    assert data.open_source(_config(**base)).num_examples == 5
+
+
+@pytest.mark.parametrize("damage", ["no_manifest", "truncated"])
+def test_a_half_written_cache_is_rebuilt(celeba_dir, damage):
+    config = _config(dataset="celeba", data_dir=celeba_dir, split="all")
+    expected = data.open_source(config).images(6)
+    folder = os.path.join(celeba_dir, data.CACHE_FOLDER, _cache_entries(celeba_dir)[0])
+    if damage == "no_manifest":
+        os.remove(os.path.join(folder, "manifest.json"))
+    else:
+        with open(os.path.join(folder, "images.u8"), "r+b") as handle:
+            handle.truncate(100)
+    np.testing.assert_array_equal(data.open_source(config).images(6), expected)
+
+
+def test_cache_dir_flag_moves_the_cache(celeba_dir, tmp_path):
+    data.open_source(_config(dataset="celeba", data_dir=celeba_dir, split="all",
+                             cache_dir=str(tmp_path / "elsewhere")))
+    assert len(os.listdir(tmp_path / "elsewhere")) == 1
+    assert not os.path.exists(os.path.join(celeba_dir, data.CACHE_FOLDER))
+
+
+# ----------------------------------------------------------------------------- command line
+
+def _cli(*args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "kerasgan.data", *args], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=120)
+
+
+def test_cli_reports_and_writes_a_preview(celeba_dir, tmp_path):
+    preview = tmp_path / "preview.png"
+    result = _cli("--dataset=celeba", f"--data_dir={celeba_dir}", "--split=train",
+                  "--image_size=16", f"--preview={preview}")
+    assert result.returncode == 0, result.stderr
+    assert "celeba:train: images: 3 usable, 0 skipped" in result.stdout
+    grid = tf.io.decode_png(preview.read_bytes()).numpy()
+    assert grid.shape == (2 + 2 * 18, 2 + 2 * 18, 3)
+
+
+def test_cli_data_error_is_one_line_without_traceback(tmp_path):
+    result = _cli("--dataset=celeba", f"--data_dir={tmp_path / 'missing'}")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and str(tmp_path / "missing") in errors[0]
