@@ -52,24 +52,30 @@ class RunCheckpoint:
         return self.manager.save(checkpoint_number=int(self.gan.step))
 
     def restore_latest(self) -> Optional[str]:
-        """Restores the newest readable checkpoint, newest first; None when there is none.
+        """Restores the newest readable checkpoint (older ones if it is damaged); None if none."""
+        return _restore_newest_readable(self.manager, partial=False)
 
-        A checkpoint that cannot be read (cut off while being written, corrupted on disk) is
-        reported and the one before it is tried, so one bad file never costs the whole run.
-        """
-        failures = []
-        for path in reversed(self.manager.checkpoints):
-            try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
-            except (tf.errors.OpError, ValueError, AssertionError) as error:
-                failures.append(f"{path}: {str(error).splitlines()[0]}")
-                continue
-            for failure in failures:
-                print(f"warning: skipped unreadable checkpoint {failure}")
-            return path
-        if failures:
-            raise RunError("no readable checkpoint: " + "; ".join(failures))
-        return None
+
+def _restore_newest_readable(manager: tf.train.CheckpointManager, partial: bool) -> Optional[str]:
+    """Restores manager.checkpoint from the newest checkpoint that reads cleanly; None if none.
+
+    A checkpoint that cannot be read (cut off while being written, corrupted on disk) is
+    reported and the one before it is tried, so one bad file never costs the whole run.
+    """
+    failures = []
+    for path in reversed(manager.checkpoints):
+        try:
+            status = manager.checkpoint.restore(path)
+            (status.expect_partial() if partial else status).assert_existing_objects_matched()
+        except (tf.errors.OpError, ValueError, AssertionError, IndexError) as error:
+            failures.append(f"{path}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+            continue
+        for failure in failures:
+            print(f"warning: skipped unreadable checkpoint {failure}")
+        return path
+    if failures:
+        raise RunError("no readable checkpoint: " + "; ".join(failures))
+    return None
 
 
 def write_config(config: TrainConfig, workdir: str) -> None:
@@ -128,17 +134,10 @@ def load_run_generator(workdir: str) -> tuple[TrainConfig, Generator, str]:
     generator(tf.zeros((1, config.latent_dim)))
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=generator),
                                          os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=None)
-    failures = []
-    for path in reversed(manager.checkpoints):
-        try:
-            manager.checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
-            return config, generator, path
-        except (tf.errors.OpError, ValueError, AssertionError) as error:
-            failures.append(f"{path}: {str(error).splitlines()[0]}")
-    if failures:
-        raise RunError("no readable checkpoint: " + "; ".join(failures))
-    raise RunError(f"{workdir} has no checkpoint yet: train it first "
-                   f"(python -m kerasgan.train --workdir={workdir})")
+    path = _restore_newest_readable(manager, partial=True)
+    if path is None:
+        raise _no_checkpoint(workdir)
+    return config, generator, path
 
 
 def restore_run(workdir: str) -> tuple[TrainConfig, GAN, str]:
@@ -147,6 +146,10 @@ def restore_run(workdir: str) -> tuple[TrainConfig, GAN, str]:
     gan = GAN(config)
     path = RunCheckpoint(gan, workdir).restore_latest()
     if path is None:
-        raise RunError(f"{workdir} has no checkpoint yet: train it first "
-                       f"(python -m kerasgan.train --workdir={workdir})")
+        raise _no_checkpoint(workdir)
     return config, gan, path
+
+
+def _no_checkpoint(workdir: str) -> RunError:
+    return RunError(f"{workdir} has no checkpoint yet: train it first "
+                    f"(python -m kerasgan.train --workdir={workdir})")

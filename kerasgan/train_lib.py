@@ -110,6 +110,10 @@ def train_and_evaluate(config: TrainConfig, workdir: Optional[str] = None, *,
     gan = GAN(config)
     checkpoint = checkpointing.RunCheckpoint(gan, workdir, config.max_to_keep)
     restored = checkpoint.restore_latest()
+    # The checkpoint holds the old learning rates; a resumed run must train with the ones asked
+    # for now (lowering them is the first remedy for a diverged run).
+    gan.g_optimizer.learning_rate = config.g_lr
+    gan.d_optimizer.learning_rate = config.d_lr
     _check_free_space(gan, workdir, config.max_to_keep)
     start_epoch, step = int(gan.epoch), int(gan.step)
     if restored:

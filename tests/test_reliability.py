@@ -1,0 +1,200 @@
+"""Preemption, crashes and bad files: nothing lost, nothing silent (subprocesses, 16 px runs)."""
+
+import csv
+import os
+import pickle
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasgan import checkpointing, gan as gan_lib, train_lib
+from kerasgan.errors import RunError
+
+ARGS = ["--dataset=synthetic", "--image_size=16", "--latent_dim=8", "--batch_size=8",
+        "--epochs=2", "--steps_per_epoch=6", "--num_synthetic=64", "--num_grid_samples=4",
+        "--log_every=1", "--deterministic"]
+
+
+def _train(workdir, *extra):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, "-m", "kerasgan.train", *ARGS, f"--workdir={workdir}",
+                           *extra], capture_output=True, text=True, env=env, timeout=300)
+
+
+def _interrupt(workdir, signum, marker, *extra):
+    """Starts training, sends `signum` once `marker` is printed; returns (returncode, stdout)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "kerasgan.train", *ARGS,
+                             f"--workdir={workdir}", *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if marker in line:
+            proc.send_signal(signum)
+            break
+    out, _ = proc.communicate(timeout=300)
+    return proc.returncode, "".join(seen) + out
+
+
+def _history(workdir):
+    """history.csv without the timing column, which no two runs share."""
+    with open(os.path.join(workdir, "history.csv")) as f:
+        return [{k: v for k, v in row.items() if k != "images_per_sec"} for row in csv.DictReader(f)]
+
+
+def _checkpoint_values(workdir):
+    path = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    reader = tf.train.load_checkpoint(path)
+    return {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(path)
+            if name != "_CHECKPOINTABLE_OBJECT_GRAPH" and not name.startswith("save_counter")}
+
+
+def _assert_same_run(a, b):
+    assert _history(a) == _history(b)
+    values_a, values_b = _checkpoint_values(a), _checkpoint_values(b)
+    assert values_a.keys() == values_b.keys()
+    for name in values_a:
+        np.testing.assert_array_equal(values_a[name], values_b[name], err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp("straight") / "run")
+    proc = _train(workdir)
+    assert proc.returncode == 0, proc.stderr
+    return workdir
+
+
+def test_sigterm_mid_epoch_then_resume_equals_an_uninterrupted_run(straight_run, tmp_path):
+    workdir = str(tmp_path / "run")
+    code, out = _interrupt(workdir, signal.SIGTERM, "[E01 | B3]")
+    assert code == 0
+    assert "SIGTERM received" in out and "Resume with the same command" in out
+    stopped_at = len(_history(workdir))
+    assert 3 <= stopped_at < 12  # mid-run, with a checkpoint at the very step it stopped on
+    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith(
+        f"ckpt-{stopped_at}")
+    proc = _train(workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert f"resumed from" in proc.stdout
+    _assert_same_run(straight_run, workdir)
+
+
+def test_sigint_saves_and_exits_130(tmp_path):
+    workdir = str(tmp_path / "run")
+    code, out = _interrupt(workdir, signal.SIGINT, "[E01 | B2]")
+    assert code == 130
+    assert "SIGINT received" in out and "checkpoint saved" in out
+    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")) is not None
+
+
+def test_kill_9_loses_at_most_the_steps_since_the_last_checkpoint(straight_run, tmp_path):
+    workdir = str(tmp_path / "run")
+    code, _ = _interrupt(workdir, signal.SIGKILL, "[E01 | B5]", "--checkpoint_every_steps=2")
+    assert code == -signal.SIGKILL
+    latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    assert int(latest.rsplit("-", 1)[1]) >= 4
+    proc = _train(workdir, "--checkpoint_every_steps=2")
+    assert proc.returncode == 0, proc.stderr
+    _assert_same_run(straight_run, workdir)  # rows after the restored step were dropped
+
+
+def test_a_diverging_run_stops_with_the_step_and_keeps_its_checkpoint(tmp_path, tiny_config):
+    config = tiny_config.replace(epochs=3, steps_per_epoch=2, checkpoint_every_steps=2)
+    train_lib.train_and_evaluate(config.replace(epochs=1))
+    with pytest.raises(train_lib.TrainingDiverged,
+                       match=r"non-finite loss at step \d+ .*ckpt-2.*--g_lr, --d_lr"):
+        train_lib.train_and_evaluate(config.replace(g_lr=1e30, d_lr=1e30))
+    assert tf.train.latest_checkpoint(os.path.join(config.workdir, "checkpoints")).endswith("ckpt-2")
+
+
+def _nan_at(steps):
+    """A GAN.train_step that reports a NaN loss at the given steps, as a diverged step does."""
+    original = gan_lib.GAN.train_step
+
+    def train_step(gan, images):
+        metrics = original(gan, images)
+        if int(gan.step) in steps:
+            metrics = dict(metrics, d_loss=tf.constant(float("nan")))
+        return metrics
+    return train_step
+
+
+def test_skip_batch_policy_skips_then_stops_after_too_many_in_a_row(monkeypatch, tiny_config):
+    config = tiny_config.replace(epochs=1, steps_per_epoch=4, nan_policy="skip_batch",
+                                 max_bad_steps=1)
+    monkeypatch.setattr(gan_lib.GAN, "train_step", _nan_at({2}))
+    result = train_lib.train_and_evaluate(config)
+    assert (result.status, result.skipped_steps) == ("finished", 1)
+    monkeypatch.setattr(gan_lib.GAN, "train_step", _nan_at({2, 3}))
+    with pytest.raises(train_lib.TrainingDiverged, match="non-finite loss at step 3"):
+        train_lib.train_and_evaluate(config.replace(workdir=config.workdir + "2"))
+
+
+def test_the_stop_policy_stops_at_the_first_nan(monkeypatch, tiny_config):
+    monkeypatch.setattr(gan_lib.GAN, "train_step", _nan_at({1}))
+    with pytest.raises(train_lib.TrainingDiverged, match="non-finite loss at step 1 "):
+        train_lib.train_and_evaluate(tiny_config)
+
+
+def test_config_mismatch_is_refused_by_the_cli_listing_the_fields(tmp_path):
+    workdir = str(tmp_path / "run")
+    train_lib.prepare_workdir(train_lib.resolve_config(overrides=dict(
+        dataset="synthetic", image_size=16, workdir=workdir)), workdir)
+    proc = _train(workdir, "--image_size=32", "--arch=dcgan")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "image_size: 16 -> 32" in proc.stderr and "arch: seed -> dcgan" in proc.stderr
+
+
+@pytest.mark.parametrize("content", [
+    b"", b"\x00\x01random bytes" * 50, pickle.dumps({"weights": [1, 2, 3]}),
+])
+def test_a_file_that_is_not_a_keras_model_is_refused(tmp_path, content):
+    path = tmp_path / "generator.keras"
+    path.write_bytes(content)
+    with pytest.raises(RunError, match="is not a Keras model file"):
+        checkpointing.load_generator(str(path))
+
+
+def test_a_truncated_keras_file_is_refused(tmp_path, tiny_config):
+    from kerasgan import networks
+    generator, _ = networks.build_networks(16, 8, "seed")
+    path = str(tmp_path / "generator.keras")
+    generator.save(path)
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[: len(data) // 2])
+    with pytest.raises(RunError, match="generator"):
+        checkpointing.load_generator(path)
+
+
+def test_a_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, tiny_config, capsys):
+    config = tiny_config.replace(epochs=2, steps_per_epoch=2, checkpoint_every_steps=1)
+    train_lib.train_and_evaluate(config)
+    latest = tf.train.latest_checkpoint(os.path.join(config.workdir, "checkpoints"))
+    with open(latest + ".data-00000-of-00001", "r+b") as f:
+        f.truncate(10)
+    gan = gan_lib.GAN(config)
+    restored = checkpointing.RunCheckpoint(gan, config.workdir).restore_latest()
+    assert restored.endswith("ckpt-3") and int(gan.step) == 3
+    assert "skipped unreadable checkpoint" in capsys.readouterr().out
+
+
+def test_an_unwritable_run_directory_fails_before_training(tmp_path, tiny_config):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RunError, match="cannot write the run directory"):
+        train_lib.train_and_evaluate(tiny_config.replace(workdir=str(blocker / "run")))
+
+
+def test_a_full_disk_fails_before_training(monkeypatch, tiny_config):
+    import collections
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(train_lib.shutil, "disk_usage", lambda path: usage(1, 1, 1024))
+    with pytest.raises(RunError, match="not enough free space"):
+        train_lib.train_and_evaluate(tiny_config)
+    assert not os.path.exists(os.path.join(tiny_config.workdir, "checkpoints", "checkpoint"))
