@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 from typing import Callable, Iterable, Mapping
 
@@ -77,10 +78,12 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
         raise MetricError(f"statistics do not match: mu {mu1.shape} vs {mu2.shape}, "
                           f"sigma {sigma1.shape} vs {sigma2.shape}")
     diff = mu1 - mu2
-    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        offset = np.eye(dim) * eps
-        covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)  # N < D is singular, and fine
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+        if not np.isfinite(covmean).all():
+            offset = np.eye(dim) * eps
+            covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if np.iscomplexobj(covmean):
         max_imag = np.max(np.abs(np.diagonal(covmean).imag))
         if max_imag > 1e-3:
@@ -402,7 +405,7 @@ class InceptionFeatures:
 
 
 def _is_array(images) -> bool:
-    return isinstance(images, np.ndarray) or hasattr(images, "numpy") and hasattr(images, "shape")
+    return isinstance(images, np.ndarray) or (hasattr(images, "numpy") and hasattr(images, "shape"))
 
 
 def _as_numpy_batches(batches: Iterable) -> Iterable[np.ndarray]:
