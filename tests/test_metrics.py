@@ -52,9 +52,10 @@ def _legacy_bilinear(image, out_size):
     top, bottom, fy = axis(in_h)
     left, right, fx = axis(in_w)
     img = image.astype(np.float64)
-    upper = img[top][:, left] * (1 - fx[None, :, None]) + img[top][:, right] * fx[None, :, None]
-    lower = img[bottom][:, left] * (1 - fx[None, :, None]) + img[bottom][:, right] * fx[None, :, None]
-    return upper * (1 - fy[:, None, None]) + lower * fy[:, None, None]
+    wx, wy = fx[None, :, None], fy[:, None, None]
+    upper = img[top][:, left] * (1 - wx) + img[top][:, right] * wx
+    lower = img[bottom][:, left] * (1 - wx) + img[bottom][:, right] * wx
+    return upper * (1 - wy) + lower * wy
 
 
 # Frechet distance and FID.
@@ -64,7 +65,8 @@ def test_frechet_distance_diagonal_closed_form():
     mu1, mu2 = rng.normal(size=5), rng.normal(size=5)
     a, b = rng.uniform(0.1, 3, 5), rng.uniform(0.1, 3, 5)
     expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-    assert metrics.frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected, rel=1e-10)
+    value = metrics.frechet_distance(mu1, np.diag(a), mu2, np.diag(b))
+    assert value == pytest.approx(expected, rel=1e-10)
 
 
 def test_frechet_distance_matches_eigen_computation():
@@ -134,7 +136,8 @@ def test_kid_is_near_zero_for_one_distribution():
 def test_kid_is_clearly_positive_for_shifted_distributions():
     rng = np.random.default_rng(8)
     mean, std = metrics.kernel_inception_distance(
-        rng.normal(size=(400, 16)), rng.normal(size=(400, 16)) + 0.5, num_subsets=20, subset_size=200)
+        rng.normal(size=(400, 16)), rng.normal(size=(400, 16)) + 0.5,
+        num_subsets=20, subset_size=200)
     assert mean > 10 * std > 0
 
 
@@ -170,7 +173,8 @@ def test_swd_reports_each_level_down_to_16_px_and_their_mean():
     result = metrics.sliced_wasserstein_distance(_noise_images(12, n=8, size=64),
                                                  _noise_images(13, n=8, size=64))
     assert list(result) == ["swd_64", "swd_32", "swd_16", "swd_avg"]
-    assert result["swd_avg"] == pytest.approx(np.mean([result[k] for k in ("swd_64", "swd_32", "swd_16")]))
+    levels = [result["swd_64"], result["swd_32"], result["swd_16"]]
+    assert result["swd_avg"] == pytest.approx(np.mean(levels))
 
 
 def test_swd_is_deterministic_for_a_seed():
@@ -212,10 +216,12 @@ def test_swd_gives_the_same_for_uint8_and_float_images():
 
 
 def test_swd_works_at_16_px_and_refuses_smaller_images():
-    assert list(metrics.sliced_wasserstein_distance(_noise_images(24, n=4, size=16),
-                                                    _noise_images(25, n=4, size=16))) == ["swd_16", "swd_avg"]
+    result = metrics.sliced_wasserstein_distance(_noise_images(24, n=4, size=16),
+                                                 _noise_images(25, n=4, size=16))
+    assert list(result) == ["swd_16", "swd_avg"]
     with pytest.raises(MetricError, match="at least 16 px"):
-        metrics.sliced_wasserstein_distance(_noise_images(26, n=4, size=8), _noise_images(27, n=4, size=8))
+        metrics.sliced_wasserstein_distance(_noise_images(26, n=4, size=8),
+                                            _noise_images(27, n=4, size=8))
 
 
 def test_swd_refuses_sets_of_different_sizes():
@@ -269,7 +275,8 @@ def test_inception_features_resize_is_legacy_bilinear_to_299(keras):
 def test_inception_features_same_for_any_batching(tiny_cnn):
     images = _noise_images(32, n=7)
     whole = metrics.InceptionFeatures(model=tiny_cnn, batch_size=7)(images)
-    batched = metrics.InceptionFeatures(model=tiny_cnn, batch_size=3)(iter([images[:4], images[4:]]))
+    batches = iter([images[:4], images[4:]])
+    batched = metrics.InceptionFeatures(model=tiny_cnn, batch_size=3)(batches)
     np.testing.assert_allclose(batched, whole, rtol=1e-5, atol=1e-6)
 
 
@@ -279,7 +286,8 @@ def test_fid_pipeline_separates_shifted_images_from_the_same_kind(tiny_cnn):
     same_kind = extractor(_noise_images(34, n=32) // 2)
     brighter = extractor(_noise_images(35, n=32) // 2 + 100)
     assert metrics.fid_from_features(real, real) == pytest.approx(0.0, abs=1e-8)
-    assert metrics.fid_from_features(real, brighter) > 10 * metrics.fid_from_features(real, same_kind)
+    baseline = metrics.fid_from_features(real, same_kind)
+    assert metrics.fid_from_features(real, brighter) > 10 * baseline
 
 
 def test_load_inception_offline_names_the_file_and_the_folder(tmp_path, monkeypatch):
