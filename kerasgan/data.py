@@ -550,15 +550,18 @@ def _celeba_listing(config: TrainConfig) -> _Listing:
 
 _TFDS_SPLITS = {"train": "train", "val": "validation", "test": "test",
                 "all": "train+validation+test"}
-_TFDS_FILES = ("img_align_celeba.zip, list_eval_partition.txt, list_attr_celeba.txt, "
-               "list_bbox_celeba.txt, list_landmarks_align_celeba.txt")
+_TFDS_FILES = ("img_align_celeba.zip", "list_eval_partition.txt", "list_attr_celeba.txt",
+               "identity_CelebA.txt", "list_landmarks_align_celeba.txt")
 
 
 def _tfds_listing(config: TrainConfig) -> _Listing:
-    """TFDS celeb_a, prepared once into --data_dir (or TFDS's default), then cached like the rest.
+    """TFDS celeb_a, prepared once into --data_dir (or TFDS's default) from the original CelebA
+    files in its downloads/manual folder, then cached like the rest.
 
-    Only `download_and_prepare` is guarded broadly: TFDS raises many kinds there (network,
-    checksum, quota), and all of them mean "the files are not there"."""
+    Nothing is ever downloaded: missing files are reported before TFDS starts (offline, its
+    Google Drive retries take minutes), and try_download_gcs=False keeps it off GCS. Only
+    `download_and_prepare` is guarded broadly: TFDS raises many kinds there (checksum, archive,
+    disk), and all of them mean "these are not the original files"."""
     try:
         import tensorflow_datasets as tfds
     except ImportError:
@@ -568,14 +571,23 @@ def _tfds_listing(config: TrainConfig) -> _Listing:
         config.data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")))
     builder = tfds.builder("celeb_a", data_dir=data_dir)
     manual_dir = os.path.join(data_dir, "downloads", "manual")
-    try:
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
-    except Exception as error:
-        raise DataError(f"TFDS celeb_a could not be prepared in {data_dir} "
-                        f"({type(error).__name__}): offline it needs the original files "
-                        f"({_TFDS_FILES}) in {manual_dir}; or use --dataset=celeba "
-                        f"--data_dir=FOLDER_WITH_THEM; {GET_CELEBA}") from None
+    if not builder.is_prepared():
+        missing = [f for f in _TFDS_FILES if not os.path.isfile(os.path.join(manual_dir, f))]
+        if missing:
+            found = ("none is there" if len(missing) == len(_TFDS_FILES)
+                     else "missing: " + ", ".join(missing))
+            raise DataError(f"TFDS celeb_a is not prepared in {data_dir} and is never downloaded: "
+                            f"put the original CelebA files {', '.join(_TFDS_FILES)} in "
+                            f"{manual_dir} ({found}); or use --dataset=celeba "
+                            f"--data_dir=FOLDER_WITH_THEM; {GET_CELEBA}")
+        try:
+            builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+                manual_dir=manual_dir, try_download_gcs=False))
+        except Exception as error:
+            raise DataError(f"TFDS celeb_a could not be prepared in {data_dir} from {manual_dir} "
+                            f"({type(error).__name__}): it needs the original, byte-identical "
+                            f"{', '.join(_TFDS_FILES)}; or use --dataset=celeba "
+                            f"--data_dir=FOLDER_WITH_THEM; {GET_CELEBA}") from None
     split = _TFDS_SPLITS[config.split]
     crop = config.crop
 

@@ -327,12 +327,68 @@ def test_tfds_without_the_package_says_how_to_install(tmp_path):
         data.open_source(_config(dataset="tfds", data_dir=str(tmp_path)))
 
 
-def test_tfds_celeb_a_with_mock_data(tmp_path):
+def _tfds_manual_files(data_dir, payload=b""):
+    """Stand-ins for the original CelebA files in DATA_DIR/downloads/manual."""
+    for name in data._TFDS_FILES:
+        _write(os.path.join(data_dir, "downloads", "manual", name), payload)
+
+
+def test_tfds_file_list_matches_the_celeb_a_builder():
     tfds = pytest.importorskip("tensorflow_datasets")
+    expected = {info.filename for info in tfds.builder_cls("celeb_a").url_infos.values()}
+    assert set(data._TFDS_FILES) == expected
+
+
+def test_tfds_celeb_a_with_mock_records(tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    _tfds_manual_files(str(tmp_path))
     with tfds.testing.mock_data(num_examples=5):
         source = data.open_source(_config(dataset="tfds", split="train", data_dir=str(tmp_path)))
-    assert source.num_examples + len(source.skipped) == 5
-    assert source.images(1).shape == (1, 16, 16, 3)
+    images = source.images(10)
+    assert source.num_examples == 5 and not source.skipped
+    assert images.shape == (5, 16, 16, 3)
+    assert images.min() >= -1.0 and images.max() <= 1.0 and images.std() > 0
+
+
+@pytest.mark.parametrize("split, tfds_split", [
+    ("train", "train"), ("val", "validation"), ("test", "test"),
+    ("all", "train+validation+test")])
+def test_tfds_split_mapping_and_centre_crop(tmp_path, split, tfds_split):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    asked = []
+    face = np.zeros((218, 178, 3), np.uint8)
+    face[39:179, 19:159] = 255
+
+    def as_dataset(builder, split, **kwargs):
+        asked.append(str(split))
+        return tf.data.Dataset.from_tensor_slices({"image": np.stack([face] * 3)})
+
+    _tfds_manual_files(str(tmp_path))
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+        source = data.open_source(_config(dataset="tfds", split=split, data_dir=str(tmp_path)))
+    assert asked == [tfds_split]
+    assert source.name == f"tfds:celeb_a:{split}" and source.num_examples == 3
+    np.testing.assert_array_equal(source.images(3), np.ones((3, 16, 16, 3), np.float32))
+
+
+def test_tfds_wrong_manual_files_are_a_data_error_without_download(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    _tfds_manual_files(str(tmp_path), b"not CelebA")
+    with pytest.raises(DataError, match=r"NonMatchingChecksumError.*byte-identical") as error:
+        data.open_source(_config(dataset="tfds", data_dir=str(tmp_path)))
+    assert "\n" not in str(error.value)
+
+
+def test_tfds_without_data_names_the_manual_dir_and_files_and_never_downloads(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    _write(str(tmp_path / "downloads" / "manual" / "list_eval_partition.txt"), b"")
+    result = _cli("--dataset=tfds", f"--data_dir={tmp_path}", timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and str(tmp_path / "downloads" / "manual") in errors[0]
+    assert all(name in errors[0] for name in data._TFDS_FILES)
+    assert "missing: img_align_celeba.zip, list_attr_celeba.txt" in errors[0]
+    assert not (tmp_path / "downloads" / "celeb_a").exists()
 
 
 # ----------------------------------------------------------------------------- cache
@@ -383,10 +439,10 @@ def test_cache_dir_flag_moves_the_cache(celeba_dir, tmp_path):
 
 # ----------------------------------------------------------------------------- command line
 
-def _cli(*args):
+def _cli(*args, timeout=120):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run([sys.executable, "-m", "kerasgan.data", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=120)
+                          text=True, cwd=ROOT, env=env, timeout=timeout)
 
 
 def test_cli_reports_and_writes_a_preview(celeba_dir, tmp_path):
