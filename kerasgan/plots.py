@@ -246,6 +246,15 @@ def plot_losses(history_rows: Sequence[dict[str, Any]], path: str) -> None:
     save_figure(figure, path)
 
 
+def save_d_outputs(real_probs: Any, fake_probs: Any, epoch: int, workdir: str) -> str:
+    """Keeps an epoch's D outputs (a few KB) under plots/ so `redraw` can rebuild its histogram."""
+    buffer = io.BytesIO()
+    np.savez(buffer, real=np.asarray(real_probs, np.float32), fake=np.asarray(fake_probs, np.float32))
+    path = os.path.join(workdir, "plots", f"d_outputs_epoch_{epoch:04d}.npz")
+    write_atomic(path, buffer.getvalue())
+    return path
+
+
 def plot_d_output_hist(real_probs: Any, fake_probs: Any, epoch: int, path: str) -> None:
     """Overlaid histograms of D's probability on real and on generated images, bins in [0, 1]."""
     figure = Figure(figsize=(6, 4), layout="constrained")
@@ -324,12 +333,9 @@ def _image_figure(picture: np.ndarray, centers: Iterable[float], labels: list[st
 # ---------------------------------------------------------------------------------------------
 # Redraw from a run directory.
 
-def redraw(workdir: str) -> list[str]:
-    """Rebuilds plots/losses.png and plots/progression.png from a run's files; returns their paths.
-
-    The per-epoch D-output histograms need D's raw outputs, which a run does not keep, so they
-    are drawn only during training.
-    """
+def redraw(workdir: str, histograms: bool = True) -> list[str]:
+    """Rebuilds plots/losses.png, plots/progression.png and (with histograms) every epoch's
+    D-output histogram from the plots/d_outputs_epoch_NNNN.npz the run kept; returns the paths."""
     history_path = os.path.join(workdir, "history.csv")
     if not os.path.isfile(history_path):
         raise RunError(f"{history_path} not found: --workdir must be a kerasgan run directory "
@@ -340,6 +346,12 @@ def redraw(workdir: str) -> list[str]:
     if samples:
         written.append(os.path.join(workdir, "plots", "progression.png"))
         plot_progression(samples, written[-1])
+    kept = glob.glob(os.path.join(workdir, "plots", "d_outputs_epoch_*.npz")) if histograms else []
+    for outputs in sorted(kept):
+        epoch = int(re.search(r"(\d+)\.npz$", outputs).group(1))
+        with np.load(outputs) as arrays:
+            written.append(os.path.join(workdir, "plots", f"d_output_hist_epoch_{epoch:04d}.png"))
+            plot_d_output_hist(arrays["real"], arrays["fake"], epoch, written[-1])
     return written
 
 

@@ -257,10 +257,11 @@ class _Loop:
             fake_probs = gan.d_probabilities(samples)
             self.summaries.histogram(step, "d_output/real", real_probs)
             self.summaries.histogram(step, "d_output/fake", fake_probs)
+            plots.save_d_outputs(real_probs, fake_probs, epoch + 1, workdir)
             plots.plot_d_output_hist(real_probs, fake_probs, epoch + 1, os.path.join(
                 workdir, "plots", f"d_output_hist_epoch_{epoch + 1:04d}.png"))
         self.summaries.flush()
-        plots.redraw(workdir)
+        plots.redraw(workdir, histograms=False)
         warning = self.collapse.end_epoch(epoch + 1, samples)
         if warning:
             tqdm.write(f"warning: {warning}")

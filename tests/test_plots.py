@@ -142,6 +142,20 @@ def test_redraw_writes_losses_and_progression(tmp_path):
     assert all(_decode(p).ndim == 3 for p in written)
 
 
+def test_redraw_rebuilds_the_d_output_histograms_from_the_kept_outputs(tmp_path):
+    from kerasgan import monitoring
+
+    with monitoring.History(str(tmp_path / "history.csv")) as history:
+        for row in _history_rows():
+            history.append(row)
+    rng = np.random.default_rng(0)
+    for epoch in (1, 2):
+        plots.save_d_outputs(rng.uniform(size=16), rng.uniform(size=16), epoch, str(tmp_path))
+    written = [os.path.basename(p) for p in plots.redraw(str(tmp_path))]
+    assert written == ["losses.png", "d_output_hist_epoch_0001.png", "d_output_hist_epoch_0002.png"]
+    assert plots.redraw(str(tmp_path), histograms=False) == [str(tmp_path / "plots" / "losses.png")]
+
+
 def test_redraw_without_history_is_a_run_error(tmp_path):
     from kerasgan.errors import RunError
 
