@@ -20,6 +20,7 @@ LOSSES = ("nonsaturating", "lsgan", "wgan-gp", "hinge")
 DATASETS = ("celeba", "folder", "tfds", "synthetic")
 SPLITS = ("train", "val", "test", "all")
 NAN_POLICIES = ("stop", "skip_batch")
+EVAL_METRICS = ("swd", "fid", "kid")
 
 # Fields that decide what the weights in a checkpoint mean, or which data trained them.
 # A run directory whose config.json differs in any of these cannot be resumed with the new one.
@@ -70,6 +71,14 @@ class TrainConfig:
     max_bad_steps: int = _field(10, "consecutive non-finite steps tolerated by --nan_policy=skip_batch")
     deterministic: bool = _field(False, "op determinism: a stopped and resumed run equals an "
                                  "uninterrupted one bit for bit (slower on GPU)")
+    # Evaluation during training (python -m kerasgan.evaluate measures a run afterwards).
+    eval_every_epochs: int = _field(0, "epochs between evaluations during training; 0 means never")
+    eval_metrics: str = _field("swd", "metrics evaluated during training: comma-separated swd, "
+                               "fid, kid (fid and kid need the Inception weights)")
+    eval_num_samples: int = _field(1024, "generated and real images per evaluation during "
+                                   "training (compare only numbers made with the same count)")
+    inception_weights: str = _field("", "Keras' InceptionV3 notop .h5 file for fid/kid (default: "
+                                    "Keras' cache, else a download)")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -96,6 +105,9 @@ class TrainConfig:
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"--{name}={value} is not allowed: use a value in [0, 1).")
         _at_least("gp_weight", self.gp_weight, 0.0)
+        _at_least("eval_every_epochs", self.eval_every_epochs, 0)
+        _at_least("eval_num_samples", self.eval_num_samples, 2)
+        parse_metrics(self.eval_metrics, "eval_metrics")
         return self
 
     @property
@@ -156,6 +168,16 @@ def make_config(preset: str = "", **overrides: Any) -> TrainConfig:
         values["preset"] = preset
     values.update(overrides)
     return TrainConfig.from_dict(values)
+
+
+def parse_metrics(text: str, flag: str = "metrics") -> tuple[str, ...]:
+    """"swd,fid" -> ("swd", "fid"), in the given order without repeats; ConfigError naming --flag."""
+    names = [part.strip().lower() for part in str(text).split(",") if part.strip()]
+    unknown = [name for name in names if name not in EVAL_METRICS]
+    if not names or unknown:
+        raise ConfigError(f"--{flag}={text} is not allowed: use one or more of "
+                          f"{', '.join(EVAL_METRICS)}, comma-separated")
+    return tuple(dict.fromkeys(names))
 
 
 def _choice(name: str, value: Any, allowed: tuple) -> None:

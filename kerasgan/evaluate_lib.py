@@ -1,0 +1,280 @@
+"""Measure a generator against real images (SWD, FID, KID): the library behind kerasgan.evaluate.
+
+    evaluate_generator(generator, config, metrics, num_samples, ...) -> [result, ...]
+        what training calls each evaluation epoch; nothing is written but the stats cache
+    evaluate_run(workdir, metrics, num_samples, ...) -> [result, ...]
+        a run's latest checkpoint: adds step/epoch, prints a table, appends RUN/metrics.jsonl
+
+A result is {"metric": "swd_avg" | "swd_<res>" | "fid" | "kid" | "kid_std", "value": float,
+"num_samples": N, "protocol": {...}}. Generated images come from fixed noise seeds, so repeated
+evaluations of one generator see the same images; real images are the first N usable images of
+the source, unshuffled. The metric math and its protocol are in metrics.py and docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import os
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from kerasgan import checkpointing, data, metrics as metrics_lib
+from kerasgan.config import TrainConfig, parse_metrics as _parse_metrics
+from kerasgan.errors import ConfigError, DataError
+from kerasgan.gan import seeded_noise
+
+STATS_FOLDER = "kerasgan_stats"
+METRICS_FILE = "metrics.jsonl"
+# Evaluation seed s draws noise seeds s * NOISE_SEED_STRIDE + (0 .. N-1).
+NOISE_SEED_STRIDE = 1_000_000
+_INCEPTION_ID_PREFIX = "keras-inception_v3"
+_SWD_PARAMS = dict(nhood_size=7, nhoods_per_image=128, dir_repeats=4, dirs_per_repeat=128,
+                   min_resolution=metrics_lib.SWD_MIN_RESOLUTION)
+_KID_PARAMS = dict(num_subsets=100, subset_size=1000)
+
+
+def parse_metrics(text: str) -> tuple[str, ...]:
+    """"swd,fid,kid" -> ("swd", "fid", "kid"); ConfigError naming --metrics and the allowed names."""
+    return _parse_metrics(text, "metrics")
+
+
+def _as_metrics(metrics: str | Sequence[str]) -> tuple[str, ...]:
+    return parse_metrics(metrics if isinstance(metrics, str) else ",".join(metrics))
+
+
+def make_feature_extractor(metrics: str | Sequence[str], inception_weights: Optional[str] = None,
+                           batch_size: int = 50):
+    """The Inception feature extractor fid/kid need, or None for swd alone.
+
+    Loaded once per (weights, batch size) and kept, so training's repeated evaluations do not
+    reload it; calling this before training starts makes a missing weights file fail early.
+    """
+    if not {"fid", "kid"} & set(_as_metrics(metrics)):
+        return None
+    return _inception_features(inception_weights or None, batch_size)
+
+
+@functools.lru_cache(maxsize=2)
+def _inception_features(weights_path: Optional[str], batch_size: int):
+    return metrics_lib.InceptionFeatures(weights_path=weights_path, batch_size=batch_size)
+
+
+def generate_images(generator, num: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
+    """float32 [-1, 1] images for noise seeds seed * 1e6 + (0 .. num-1), in inference mode.
+
+    With seed 0 these are the images `kerasgan.sample --seeds=0-(num-1)` writes.
+    """
+    first = seed * NOISE_SEED_STRIDE
+    z = seeded_noise(range(first, first + num), generator.latent_dim)
+    return np.concatenate([np.asarray(generator(z[i:i + batch_size], training=False), np.float32)
+                           for i in range(0, num, batch_size)])
+
+
+def real_stats_key(config: TrainConfig, num_samples: int, extractor_id: str) -> dict[str, Any]:
+    """The StatsCache key of the real-data features: everything the real images depend on.
+
+    `count` is the number of images asked for; the number used (fewer when the source is
+    smaller) is stored with the features. The data folder is named by its path, not hashed:
+    after changing the images in it, delete the stats folder.
+    """
+    key: dict[str, Any] = {
+        "dataset": config.dataset, "split": config.split, "size": config.image_size,
+        "crop": config.crop, "count": int(num_samples), "extractor": extractor_id,
+        "data_dir": os.path.abspath(os.path.expanduser(config.data_dir)) if config.data_dir else ""}
+    if config.dataset == "synthetic":
+        key.update(seed=config.seed, num_synthetic=config.num_synthetic)
+    return key
+
+
+class _RealImages:
+    """The first num usable real images, read only when first asked for."""
+
+    def __init__(self, config: TrainConfig, num: int, source: Optional[data.ImageSource]):
+        self.config, self.num, self._source, self._images = config, num, source, None
+
+    @property
+    def source(self) -> data.ImageSource:
+        if self._source is None:
+            self._source = data.open_source(self.config)
+        return self._source
+
+    def images(self) -> np.ndarray:
+        if self._images is None:
+            self._images = self.source.images(self.num)
+        return self._images
+
+
+def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[str] = ("swd",),
+                       num_samples: int = 1024, inception_weights: Optional[str] = None,
+                       feature_extractor=None, cache_dir: Optional[str] = None, seed: int = 0,
+                       batch_size: int = 64,
+                       source: Optional[data.ImageSource] = None) -> list[dict[str, Any]]:
+    """Measures `generator` against the real data config names; one dict per metric value.
+
+    Args:
+        generator: a kerasgan Generator (anything with `latent_dim`, called with training=False).
+        config: the run's config; dataset, data_dir, split, crop, image_size pick the real images.
+        metrics: "swd,fid" or a sequence of swd, fid, kid.
+        num_samples: generated and real images; fewer when the source has fewer usable images
+            (a note says so, and `num_samples` in the results is the count used).
+        inception_weights: Keras' InceptionV3 notop .h5 for fid/kid; None: Keras' cache/download.
+        feature_extractor: replaces Inception for fid/kid: a callable images -> [N, D] features
+            with an `id` (metrics.InceptionFeatures(model=...)) or a bare Keras model. Its numbers
+            are test values, marked `"test_only": true` in the protocol, never FID.
+        cache_dir: the StatsCache folder of real-data features (default: RUN/kerasgan_stats).
+        seed: picks the noise (seeds seed * 1e6 + 0..N-1) and the SWD/KID random draws.
+        batch_size: images per generator forward pass.
+        source: an already opened ImageSource of config's data (training passes its own).
+    """
+    metrics = _as_metrics(metrics)
+    if num_samples < 2:
+        raise ConfigError(f"--num_samples={num_samples} is not allowed: it must be at least 2")
+    extractor = None
+    if {"fid", "kid"} & set(metrics):
+        extractor = feature_extractor or make_feature_extractor(metrics, inception_weights)
+        if not hasattr(extractor, "id"):
+            extractor = metrics_lib.InceptionFeatures(model=extractor)
+    real = _RealImages(config, num_samples, source)
+
+    stats, stats_origin = None, None
+    if extractor is not None:
+        cache = metrics_lib.StatsCache(
+            cache_dir or os.path.join(config.resolved_workdir(), STATS_FOLDER))
+        key = real_stats_key(config, num_samples, extractor.id)
+        stats, stats_origin = cache.load(key), "cached"
+        if stats is not None and "swd" in metrics and int(stats["count"]) != len(real.images()):
+            stats = None  # the source changed size since the cache was written
+        if stats is None:
+            features = extractor(real.images())
+            mu, sigma = metrics_lib.gaussian_statistics(features)
+            stats = {"features": features, "mu": mu, "sigma": sigma,
+                     "count": np.array(len(features))}
+            cache.save(key, stats)
+            stats_origin = "computed"
+        count = int(stats["count"])
+    else:
+        count = len(real.images())
+    if count < 2:
+        raise DataError(f"{real.source.name} has {count} usable image(s); evaluation needs at least 2")
+    if count < num_samples:
+        print(f"note: the real data has only {count:,} usable images; evaluating {count:,} "
+              f"generated against {count:,} real instead of --num_samples={num_samples:,}")
+
+    fake = generate_images(generator, count, seed, batch_size)
+    first = seed * NOISE_SEED_STRIDE
+    common = {"real": {"dataset": config.dataset, "data_dir": config.data_dir,
+                       "split": config.split, "image_size": config.image_size,
+                       "crop": config.crop},
+              "noise_seeds": f"{first}-{first + count - 1}"}
+    results: list[dict[str, Any]] = []
+
+    def add(metric: str, value: float, protocol: dict[str, Any]) -> None:
+        results.append({"metric": metric, "value": float(value), "num_samples": count,
+                        "protocol": {**common, **protocol}})
+
+    fake_features = extractor(fake) if extractor is not None else None
+    for name in metrics:
+        if name == "swd":
+            values = metrics_lib.sliced_wasserstein_distance(real.images(), fake, seed=seed,
+                                                             **_SWD_PARAMS)
+            protocol = {**_SWD_PARAMS, "seed": seed, "scale": 1e3,
+                        "pyramid": "laplacian, 5x5 binomial, mirrored edges"}
+            add("swd_avg", values.pop("swd_avg"), protocol)
+            for metric, value in values.items():
+                add(metric, value, protocol)
+            continue
+        protocol = {"extractor": extractor.id, "resize": "legacy bilinear to 299x299 "
+                    "(align_corners=False, half_pixel_centers=False)", "scaling": "x / 127.5 - 1",
+                    "real_stats": stats_origin}
+        if not extractor.id.startswith(_INCEPTION_ID_PREFIX):
+            protocol["test_only"] = True
+        if name == "fid":
+            value = metrics_lib.frechet_distance(
+                stats["mu"], stats["sigma"], *metrics_lib.gaussian_statistics(fake_features))
+            add("fid", value, {**protocol, "statistics": "float64, covariance ddof=1"})
+        else:
+            mean, std = metrics_lib.kernel_inception_distance(stats["features"], fake_features,
+                                                              seed=seed, **_KID_PARAMS)
+            kid_protocol = {**protocol, **_KID_PARAMS, "seed": seed, "kernel": "(x.y / d + 1)^3",
+                            "subset_size": min(_KID_PARAMS["subset_size"], count)}
+            add("kid", mean, kid_protocol)
+            add("kid_std", std, kid_protocol)
+    return results
+
+
+def checkpoint_counters(checkpoint_path: str) -> tuple[int, int]:
+    """(step, epoch) of a checkpoint, read from its saved counters.
+
+    epoch follows history.csv: the 1-based epoch the checkpoint belongs to (an end-of-epoch
+    checkpoint of epoch e, or one saved during it), and 0 before any training.
+    """
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(checkpoint_path)
+    value = lambda name: int(reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))  # noqa: E731
+    epochs_done, batch = value("epoch"), value("batch_in_epoch")
+    return value("step"), epochs_done + (1 if batch > 0 else 0)
+
+
+def format_table(results: Sequence[dict[str, Any]]) -> str:
+    """The results as an aligned two-column table; test-only feature models are starred."""
+    rows = []
+    starred = False
+    for result in results:
+        test_only = result["protocol"].get("test_only", False)
+        starred |= test_only
+        rows.append((result["metric"] + ("*" if test_only else ""), f"{result['value']:.6g}"))
+    width = max([len("metric")] + [len(name) for name, _ in rows])
+    lines = [f"{'metric':<{width}}  value"] + [f"{name:<{width}}  {value}" for name, value in rows]
+    if starred:
+        lines.append("* computed with a custom feature model: a test value, not FID/KID")
+    return "\n".join(lines)
+
+
+def append_jsonl(path: str, records: Sequence[dict[str, Any]]) -> None:
+    """Appends one JSON object per line to path, flushed and synced."""
+    with open(path, "a", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samples: int = 2048,
+                 dataset: Optional[str] = None, data_dir: Optional[str] = None,
+                 split: Optional[str] = None, inception_weights: Optional[str] = None,
+                 feature_extractor=None, cache_dir: Optional[str] = None, seed: int = 0,
+                 batch_size: int = 64) -> list[dict[str, Any]]:
+    """Evaluates a run's latest checkpoint; prints a table and appends RUN/metrics.jsonl.
+
+    dataset, data_dir and split default to the run's config.json; the other data settings
+    (image size, crop) are always the run's. Each appended line is a result of
+    evaluate_generator plus step, epoch, checkpoint and time (UTC). Returns those lines.
+    """
+    metrics = _as_metrics(metrics)
+    overrides = {name: value for name, value in
+                 (("dataset", dataset), ("data_dir", data_dir), ("split", split)) if value}
+    checkpointing.read_config(workdir).replace(**overrides)  # bad run or value: fail before loading
+    config, generator, checkpoint = checkpointing.load_run_generator(workdir)
+    config = config.replace(**overrides)
+    step, epoch = checkpoint_counters(checkpoint)
+    results = evaluate_generator(
+        generator, config, metrics, num_samples, inception_weights=inception_weights,
+        feature_extractor=feature_extractor,
+        cache_dir=cache_dir or os.path.join(workdir, STATS_FOLDER), seed=seed,
+        batch_size=batch_size)
+    when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    records = [{**result, "step": step, "epoch": epoch,
+                "checkpoint": os.path.basename(checkpoint), "time": when} for result in results]
+    path = os.path.join(workdir, METRICS_FILE)
+    append_jsonl(path, records)
+    count = results[0]["num_samples"] if results else 0
+    real = config.dataset + (f":{config.split}" if config.dataset in ("celeba", "tfds") else "")
+    print(f"{workdir}: {os.path.basename(checkpoint)} (step {step}, epoch {epoch}), "
+          f"{count:,} generated vs {count:,} real images ({real})")
+    print(format_table(results))
+    print(f"appended {len(records)} line(s) to {path}")
+    return records
