@@ -28,6 +28,9 @@ from kerasgan.gan import seeded_noise
 
 STATS_FOLDER = "kerasgan_stats"
 METRICS_FILE = "metrics.jsonl"
+# The values worth a history.csv column at every image size (per-level SWD and kid_std go to
+# metrics.jsonl and TensorBoard only).
+HISTORY_METRICS = ("swd_avg", "fid", "kid")
 # Evaluation seed s draws noise seeds s * NOISE_SEED_STRIDE + (0 .. N-1).
 NOISE_SEED_STRIDE = 1_000_000
 _INCEPTION_ID_PREFIX = "keras-inception_v3"
@@ -234,13 +237,22 @@ def format_table(results: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def append_jsonl(path: str, records: Sequence[dict[str, Any]]) -> None:
-    """Appends one JSON object per line to path, flushed and synced."""
-    with open(path, "a", encoding="utf-8") as f:
+def append_results(workdir: str, results: Sequence[dict[str, Any]], step: int, epoch: int,
+                   checkpoint: str = "") -> list[dict[str, Any]]:
+    """Appends RUN/metrics.jsonl: one line per result plus step, epoch, checkpoint, time (UTC).
+
+    Appended, flushed and synced, so the file is a log of every evaluation of the run (by the
+    CLI and during training alike). Returns the lines written.
+    """
+    when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    records = [{**result, "step": int(step), "epoch": int(epoch),
+                "checkpoint": os.path.basename(checkpoint), "time": when} for result in results]
+    with open(os.path.join(workdir, METRICS_FILE), "a", encoding="utf-8") as f:
         for record in records:
             f.write(json.dumps(record, sort_keys=True) + "\n")
         f.flush()
         os.fsync(f.fileno())
+    return records
 
 
 def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samples: int = 2048,
@@ -266,15 +278,11 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
         feature_extractor=feature_extractor,
         cache_dir=cache_dir or os.path.join(workdir, STATS_FOLDER), seed=seed,
         batch_size=batch_size)
-    when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    records = [{**result, "step": step, "epoch": epoch,
-                "checkpoint": os.path.basename(checkpoint), "time": when} for result in results]
-    path = os.path.join(workdir, METRICS_FILE)
-    append_jsonl(path, records)
+    records = append_results(workdir, results, step, epoch, checkpoint)
     count = results[0]["num_samples"] if results else 0
     real = config.dataset + (f":{config.split}" if config.dataset in ("celeba", "tfds") else "")
     print(f"{workdir}: {os.path.basename(checkpoint)} (step {step}, epoch {epoch}), "
           f"{count:,} generated vs {count:,} real images ({real})")
     print(format_table(results))
-    print(f"appended {len(records)} line(s) to {path}")
+    print(f"appended {len(records)} line(s) to {os.path.join(workdir, METRICS_FILE)}")
     return records
