@@ -171,7 +171,7 @@ def make_config(preset: str = "", **overrides: Any) -> TrainConfig:
 
 
 def parse_metrics(text: str, flag: str = "metrics") -> tuple[str, ...]:
-    """"swd,fid" -> ("swd", "fid"), in the given order without repeats; ConfigError naming --flag."""
+    """"swd,fid" -> ("swd", "fid"), in order, without repeats; ConfigError naming --flag."""
     names = [part.strip().lower() for part in str(text).split(",") if part.strip()]
     unknown = [name for name in names if name not in EVAL_METRICS]
     if not names or unknown:

@@ -38,8 +38,10 @@ def main(argv):
         raise ConfigError("--workdir is required: the run directory to evaluate")
     metrics = parse_metrics(FLAGS.metrics)
     if FLAGS.num_samples < 2:
-        raise ConfigError(f"--num_samples={FLAGS.num_samples} is not allowed: it must be at least 2")
-    overrides = {name: getattr(FLAGS, name) for name in ("dataset", "split") if getattr(FLAGS, name)}
+        raise ConfigError(f"--num_samples={FLAGS.num_samples} is not allowed: it must be at "
+                          "least 2")
+    overrides = {name: getattr(FLAGS, name) for name in ("dataset", "split")
+                 if getattr(FLAGS, name)}
     make_config(**overrides)  # bad values fail here, before TensorFlow loads
     from kerasgan import evaluate_lib
 

@@ -40,7 +40,7 @@ _KID_PARAMS = dict(num_subsets=100, subset_size=1000)
 
 
 def parse_metrics(text: str) -> tuple[str, ...]:
-    """"swd,fid,kid" -> ("swd", "fid", "kid"); ConfigError naming --metrics and the allowed names."""
+    """"swd,fid,kid" -> ("swd", "fid", "kid"); ConfigError naming --metrics and the choices."""
     return _parse_metrics(text, "metrics")
 
 
@@ -161,7 +161,8 @@ def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[s
     else:
         count = len(real.images())
     if count < 2:
-        raise DataError(f"{real.source.name} has {count} usable image(s); evaluation needs at least 2")
+        raise DataError(f"{real.source.name} has {count} usable image(s); evaluation needs "
+                        "at least 2")
     if count < num_samples:
         print(f"note: the real data has only {count:,} usable images; evaluating {count:,} "
               f"generated against {count:,} real instead of --num_samples={num_samples:,}")

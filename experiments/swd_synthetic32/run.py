@@ -1,6 +1,6 @@
 """SWD before and after training a 32 px GAN on synthetic faces (see README.md here).
 
-    PYTHONPATH=. python experiments/swd_synthetic32/run.py [--workdir=/tmp/swd_synthetic32] [--epochs=12]
+    PYTHONPATH=. python experiments/swd_synthetic32/run.py [--workdir=DIR] [--epochs=12]
 
 Step 0 is the untrained generator exactly as training starts it: GAN(config) seeds Keras with
 config.seed before building the networks, so a fresh GAN(config) holds the step-0 weights. Every
@@ -17,14 +17,14 @@ import time
 import tensorflow as tf
 
 from kerasgan import checkpointing, evaluate_lib
-from kerasgan.config import make_config
 from kerasgan.gan import GAN
 from kerasgan.networks import Generator
 
 
 def train_flags(args):
     return [f"--workdir={args.workdir}", "--dataset=synthetic", "--image_size=32",
-            "--num_synthetic=2048", "--batch_size=32", "--latent_dim=100", f"--arch={args.arch}", "--g_lr=2e-4",
+            "--num_synthetic=2048", "--batch_size=32", "--latent_dim=100",
+            f"--arch={args.arch}", "--g_lr=2e-4",
             "--d_lr=2e-4", "--beta1=0.5", f"--epochs={args.epochs}", "--log_every=64",
             "--max_to_keep=100", f"--seed={args.seed}"]
 
