@@ -10,7 +10,8 @@ Loops, each in its own subprocess because TF_ENABLE_ONEDNN_OPTS is read when Ten
   kerasio   a keras.io-style GAN (keras.Model with train_step, D on concatenated real+fake with
             noisy labels, then G) trained by model.fit, TensorFlow defaults (oneDNN off).
   tutorial  the TensorFlow DCGAN tutorial's tf.function step (two tapes), TensorFlow defaults.
-All three use kerasgan's Generator and Discriminator (default `seed` arch, latent 100).
+All three use the same kerasgan Generator and Discriminator: --arch=dcgan (default; latent 128,
+the dcgan64 recipe) or seed (latent 100).
 Rounds are interleaved (kerasgan, kerasio, tutorial, kerasgan, ...) and the best round of each loop
 is reported, which damps the noise of a shared machine.
 
@@ -40,6 +41,7 @@ def _parse():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image_size", default="64", help="comma-separated sizes, e.g. 32,64,128")
     parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--arch", default="dcgan", choices=("dcgan", "seed"))
     parser.add_argument("--steps", type=int, default=0, help="timed steps per round (0: by size)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps after tracing")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per loop")
@@ -51,9 +53,13 @@ def _parse():
 # ------------------------------------------------------------------------------------------------
 # Workers: one loop (or the matmul peak) per process.
 
-def _networks(image_size):
+def _latent(arch):
+    return 128 if arch == "dcgan" else 100
+
+
+def _networks(args):
     from kerasgan import networks
-    return networks.build_networks(image_size, 100, "seed")
+    return networks.build_networks(args.image_size, _latent(args.arch), args.arch)
 
 
 def _images(image_size, count):
@@ -65,6 +71,7 @@ def _kerasgan(args, steps):
     import tensorflow as tf
     from kerasgan import config as config_lib, data, distribute, gan as gan_lib
     config = config_lib.make_config(image_size=args.image_size, batch_size=args.batch_size,
+                                    arch=args.arch, latent_dim=_latent(args.arch),
                                     dataset="synthetic", num_synthetic=args.batch_size * 4)
     strategy = distribute.make_strategy(config.strategy)
     gan = gan_lib.GAN(config, strategy)
@@ -86,8 +93,8 @@ def _kerasgan(args, steps):
 def _kerasio(args, steps):
     import keras
     import tensorflow as tf
-    generator, discriminator = _networks(args.image_size)
-    latent_dim = 100
+    generator, discriminator = _networks(args)
+    latent_dim = _latent(args.arch)
 
     class KerasIoGAN(keras.Model):
         def __init__(self):
@@ -134,13 +141,13 @@ def _kerasio(args, steps):
 def _tutorial(args, steps):
     import keras
     import tensorflow as tf
-    generator, discriminator = _networks(args.image_size)
+    generator, discriminator = _networks(args)
     cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
     g_optimizer, d_optimizer = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
 
     @tf.function
     def train_step(images):
-        noise = tf.random.normal([args.batch_size, 100])
+        noise = tf.random.normal([args.batch_size, _latent(args.arch)])
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
             generated = generator(noise, training=True)
             real_output = discriminator(images, training=True)
@@ -234,7 +241,7 @@ def _run_worker(name, args, size, steps, timeout):
         env.pop("CUDA_VISIBLE_DEVICES")
     command = [sys.executable, os.path.abspath(__file__), f"--worker={name}",
                f"--image_size={size}", f"--batch_size={args.batch_size}", f"--steps={steps}",
-               f"--warmup={args.warmup}"]
+               f"--warmup={args.warmup}", f"--arch={args.arch}"]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
                           cwd=ROOT)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -258,7 +265,7 @@ def main():
     sys.path.insert(0, ROOT)
     sizes = [int(s) for s in args.image_size.split(",")]
     import tensorflow as tf
-    print(f"TensorFlow {tf.__version__}; {os.cpu_count()} CPU cores; GPUs: "
+    print(f"arch {args.arch}; TensorFlow {tf.__version__}; {os.cpu_count()} CPU cores; GPUs: "
           f"{len(tf.config.list_physical_devices('GPU'))}; batch {args.batch_size}; best of "
           f"{args.rounds} interleaved round(s)", flush=True)
     peak = _run_worker("peak", args, sizes[0], 1, 600)["flops_per_sec"]
@@ -288,7 +295,7 @@ def main():
             f"{results[s][name]['images_per_sec']:.1f}" for s in sizes) + " |")
     fractions = {}
     for size in sizes:
-        flops = train_flops_per_image(size)
+        flops = train_flops_per_image(size, _latent(args.arch), args.arch)
         fractions[size] = results[size]["kerasgan"]["images_per_sec"] * flops / peak
         print(f"{size} px: train FLOPs/image {flops / 1e9:.3f} G (analytic); kerasgan "
               f"{results[size]['kerasgan']['images_per_sec'] * flops / 1e9:.1f} GFLOP/s = "

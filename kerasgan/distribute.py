@@ -125,9 +125,10 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
-def checkpoint_dir(directory: str, strategy: tf.distribute.Strategy) -> str:
-    """Where this worker writes its checkpoint: the run's own directory on the chief, a private
-    temporary one elsewhere (every worker must take part in a save, only the chief's is kept)."""
+def worker_dir(directory: str, strategy: tf.distribute.Strategy) -> str:
+    """Where this worker writes: the run directory on the chief, a private temporary directory
+    elsewhere. Every worker must take part in each checkpoint save (TensorFlow's rule), but only
+    the chief's checkpoint, samples, plots, history and exported generator are kept."""
     if is_chief(strategy):
         return directory
     resolver = strategy.cluster_resolver
@@ -135,7 +136,7 @@ def checkpoint_dir(directory: str, strategy: tf.distribute.Strategy) -> str:
 
 
 def remove_worker_dir(directory: str, strategy: tf.distribute.Strategy) -> None:
-    """Deletes a non-chief worker's temporary checkpoint directory (nothing on the chief)."""
+    """Deletes a non-chief worker's temporary directory (nothing on the chief)."""
     if not is_chief(strategy):
         shutil.rmtree(directory, ignore_errors=True)
 
