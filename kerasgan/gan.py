@@ -73,10 +73,11 @@ class GAN:
                 self._g_apply.build(self.generator.trainable_variables)
                 self._d_apply.build(self.discriminator.trainable_variables)
             self.noise = tf.random.Generator.from_seed(config.seed)
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-            self.batch_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                              name="batch_in_epoch")
+        # Outside the scope: plain variables, updated in cross-replica context only, so that
+        # int(gan.step) works under every strategy (a MirroredVariable has no __int__).
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.batch_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch_in_epoch")
         self.g_loss_fn, self.d_loss_fn = losses.get(config.loss)
         # As Keras does: XLA compiles the per-replica step, the strategy calls it on each replica.
         self._replica_fn = (tf.function(self._replica_step_at, jit_compile=True)
@@ -223,19 +224,35 @@ def _apply_if_finite(loss_values, updates):
 
     A NaN/Inf step then leaves weights and optimizer slots untouched: the trainer can stop with
     the model as it was, or skip the batch (--nan_policy), and nothing poisoned is ever saved.
+    Under distribution the replicas first agree (all-reduce) so that all skip or all apply; where
+    the strategy synchronises through merge_call (MirroredStrategy), the branch runs in
+    cross-replica context, as Keras' LossScaleOptimizer does, since a replica-context tf.cond
+    around apply_gradients is not supported there.
     """
     finite = tf.reduce_all([tf.math.is_finite(loss) for loss in loss_values])
     context = tf.distribute.get_replica_context()
     if context is not None and context.num_replicas_in_sync > 1:
-        # All replicas must take the same branch: the update all-reduces the gradients.
-        finite = context.all_reduce(tf.distribute.ReduceOp.MIN, tf.cast(finite, tf.float32)) > 0
+        bad = context.all_reduce(tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
+        finite = bad == 0.0
 
     def apply():
         for grads, model, optimizer in updates:
             optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return tf.constant(True)
 
-    tf.cond(finite, apply, lambda: tf.constant(False))
+    if context is None or tf.__internal__.distribute.strategy_supports_no_merge_call():
+        tf.cond(finite, apply, lambda: tf.constant(False))
+        return
+
+    def cross_replica(distribution, finite):
+        agreed = distribution.experimental_local_results(finite)[0]
+        def apply_all():
+            distribution.extended.call_for_each_replica(apply)
+            return tf.constant(True)
+
+        tf.cond(agreed, apply_all, lambda: tf.constant(False))
+
+    context.merge_call(cross_replica, args=(finite,))
 
 
 def _mean(x):
