@@ -111,7 +111,7 @@ class GAN:
 
     def _distributed_steps(self, group):
         if distribute.first_replica(self.strategy, group).shape[1] == 1:
-            # No loop when k is statically 1: a while loop costs Grappler some fusions.
+            # k statically 1 (the default): a straight-line graph, no while loop.
             return self._distributed_step(group, 0)
         num_steps = tf.shape(distribute.first_replica(self.strategy, group))[1]
         totals = {name: tf.zeros([]) for name in METRIC_NAMES}
