@@ -198,3 +198,24 @@ def test_a_full_disk_fails_before_training(monkeypatch, tiny_config):
     with pytest.raises(RunError, match="not enough free space"):
         train_lib.train_and_evaluate(tiny_config)
     assert not os.path.exists(os.path.join(tiny_config.workdir, "checkpoints", "checkpoint"))
+
+
+def test_atomic_writes_leave_ordinary_permissions_and_no_temporary_files(tmp_path):
+    from kerasgan import fileio
+    path = tmp_path / "config.json"
+    fileio.write_atomic(str(path), "{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert os.listdir(tmp_path) == ["config.json"]
+
+
+def test_a_failed_atomic_write_keeps_the_old_file(tmp_path):
+    from kerasgan import fileio
+    path = tmp_path / "history.csv"
+    path.write_text("old")
+    with pytest.raises(RuntimeError):
+        with fileio.atomic_target(str(path)) as tmp:
+            open(tmp, "w").write("half")
+            raise RuntimeError("killed")
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["history.csv"]
