@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from typing import Optional
 
@@ -19,7 +18,7 @@ import tensorflow as tf
 
 from kerasgan.config import TrainConfig
 from kerasgan.errors import ConfigError, RunError
-from kerasgan.fileio import write_atomic
+from kerasgan.fileio import atomic_target, write_atomic
 from kerasgan.gan import GAN
 from kerasgan.networks import Generator
 
@@ -96,16 +95,8 @@ def read_config(workdir: str) -> TrainConfig:
 
 def export_generator(generator: Generator, path: str) -> None:
     """Saves the generator as a .keras file, atomically (a crash never leaves half a file)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=".keras")
-    os.close(fd)
-    try:
+    with atomic_target(path) as tmp:
         generator.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def load_generator(path: str) -> Generator:

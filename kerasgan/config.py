@@ -20,6 +20,9 @@ LOSSES = ("nonsaturating", "lsgan", "wgan-gp", "hinge")
 DATASETS = ("celeba", "folder", "tfds", "synthetic")
 SPLITS = ("train", "val", "test", "all")
 NAN_POLICIES = ("stop", "skip_batch")
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
+JIT_COMPILE = ("auto", "true", "false")
+MIXED_PRECISION = ("auto", "off", "mixed_float16", "mixed_bfloat16")
 EVAL_METRICS = ("swd", "fid", "kid")
 
 # Fields that decide what the weights in a checkpoint mean, or which data trained them.
@@ -71,6 +74,18 @@ class TrainConfig:
     max_bad_steps: int = _field(10, "consecutive non-finite steps tolerated by --nan_policy=skip_batch")
     deterministic: bool = _field(False, "op determinism: a stopped and resumed run equals an "
                                  "uninterrupted one bit for bit (slower on GPU)")
+    # Speed and scale (see docs/speed.md).
+    strategy: str = _field("auto", "distribution: auto (multi_worker under a multi-task TF_CONFIG, "
+                           "mirrored on 2+ GPUs, else one device), one_device, mirrored, "
+                           "multi_worker or tpu")
+    jit_compile: str = _field("auto", "XLA for the train step: auto (on with a GPU/TPU, off on "
+                              "CPU where oneDNN is faster), true or false")
+    mixed_precision: str = _field("auto", "auto (mixed_float16 on GPUs of compute capability 7.0+, "
+                                  "off elsewhere), off, mixed_float16 or mixed_bfloat16")
+    steps_per_call: int = _field(1, "train steps per compiled call (fewer Python round trips); "
+                                 "must divide log_every and checkpoint_every_steps")
+    sync_batchnorm: bool = _field(False, "batch-norm statistics over the global batch across "
+                                  "replicas (synchronized) instead of each replica's own share")
     # Evaluation during training (python -m kerasgan.evaluate measures a run afterwards).
     eval_every_epochs: int = _field(0, "epochs between evaluations during training; 0 means never")
     eval_metrics: str = _field("swd", "metrics evaluated during training: comma-separated swd, "
@@ -91,11 +106,14 @@ class TrainConfig:
         _choice("dataset", self.dataset, DATASETS)
         _choice("split", self.split, SPLITS)
         _choice("nan_policy", self.nan_policy, NAN_POLICIES)
+        _choice("strategy", self.strategy, STRATEGIES)
+        _choice("jit_compile", self.jit_compile, JIT_COMPILE)
+        _choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
         if self.preset:
             _choice("preset", self.preset, tuple(PRESETS))
         for name in ("latent_dim", "batch_size", "epochs", "d_steps", "num_synthetic",
                      "num_grid_samples", "log_every", "checkpoint_every_steps", "max_to_keep",
-                     "crop", "max_bad_steps"):
+                     "crop", "max_bad_steps", "steps_per_call"):
             _positive(name, getattr(self, name))
         _at_least("steps_per_epoch", self.steps_per_epoch, 0)
         for name in ("g_lr", "d_lr"):
@@ -105,6 +123,10 @@ class TrainConfig:
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"--{name}={value} is not allowed: use a value in [0, 1).")
         _at_least("gp_weight", self.gp_weight, 0.0)
+        for name in ("log_every", "checkpoint_every_steps"):
+            if getattr(self, name) % self.steps_per_call:
+                raise ConfigError(f"--steps_per_call={self.steps_per_call} is not allowed: it must "
+                                  f"divide --{name}={getattr(self, name)}.")
         _at_least("eval_every_epochs", self.eval_every_epochs, 0)
         _at_least("eval_num_samples", self.eval_num_samples, 2)
         parse_metrics(self.eval_metrics, "eval_metrics")

@@ -4,6 +4,9 @@ With `d_steps=1` the step is the simultaneous update of the TensorFlow DCGAN tut
 generator forward pass feeds both losses and both gradients, the cheapest correct GAN step. With
 `d_steps>1` (the usual WGAN-GP setting) the critic is updated d_steps times on the batch, each
 time on fresh noise, before one generator update.
+
+Execution (docs/speed.md): the step runs under any tf.distribute strategy, optionally XLA-compiled
+and in mixed precision, and `train_steps` runs several steps per compiled call.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasgan import losses, networks
+from kerasgan import distribute, losses, networks
 from kerasgan.config import TrainConfig
+from kerasgan.errors import ConfigError
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real_loss", "d_fake_loss", "d_real_acc", "d_fake_acc",
                 "g_acc", "d_real_prob", "d_fake_prob")
@@ -44,10 +48,15 @@ class GAN:
     def __init__(self, config: TrainConfig, strategy: Optional[tf.distribute.Strategy] = None):
         self.config = config
         self.strategy = strategy or tf.distribute.get_strategy()
+        replicas = self.strategy.num_replicas_in_sync
+        if config.batch_size % replicas:
+            raise ConfigError(f"--batch_size={config.batch_size} is not allowed: it must be a "
+                              f"multiple of the {replicas} replicas of --strategy={config.strategy}")
+        self.jit_compile = distribute.resolve_jit_compile(config.jit_compile)
+        self.precision = distribute.resolve_mixed_precision(config.mixed_precision)
         keras.utils.set_random_seed(config.seed)
         with self.strategy.scope():
-            self.generator, self.discriminator = networks.build_networks(
-                config.image_size, config.latent_dim, config.arch)
+            self.generator, self.discriminator = _build_networks(config, self.precision)
             self.g_optimizer = keras.optimizers.Adam(config.g_lr, beta_1=config.beta1,
                                                      beta_2=config.beta2, name="g_adam")
             self.d_optimizer = keras.optimizers.Adam(config.d_lr, beta_1=config.beta1,
@@ -55,13 +64,29 @@ class GAN:
             # Slots must exist before a restore so that every checkpointed value has a home.
             self.g_optimizer.build(self.generator.trainable_variables)
             self.d_optimizer.build(self.discriminator.trainable_variables)
+            # float16 gradients underflow without loss scaling. The scalers wrap the Adams that
+            # the checkpoint holds, so a run resumes under any precision (the scale re-adapts).
+            self._g_apply, self._d_apply = self.g_optimizer, self.d_optimizer
+            if self.precision == "mixed_float16":
+                self._g_apply = keras.optimizers.LossScaleOptimizer(self.g_optimizer, name="g_scale")
+                self._d_apply = keras.optimizers.LossScaleOptimizer(self.d_optimizer, name="d_scale")
+                self._g_apply.build(self.generator.trainable_variables)
+                self._d_apply.build(self.discriminator.trainable_variables)
             self.noise = tf.random.Generator.from_seed(config.seed)
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-            self.batch_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                              name="batch_in_epoch")
+        # Outside the scope: plain variables, updated in cross-replica context only, so that
+        # int(gan.step) works under every strategy (a MirroredVariable has no __int__).
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.batch_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch_in_epoch")
         self.g_loss_fn, self.d_loss_fn = losses.get(config.loss)
-        self._step_fn = tf.function(self._distributed_step)
+        # As Keras does: XLA compiles the per-replica step, the strategy calls it on each replica.
+        self._replica_fn = (tf.function(self._replica_step_at, jit_compile=True)
+                            if self.jit_compile else self._replica_step_at)
+        self._steps_fn = tf.function(self._distributed_steps)
+        self._generate_fn = tf.function(lambda z: self.generator(z, training=False),
+                                        reduce_retracing=True)
+        self._d_fn = tf.function(lambda x: self.discriminator(x, training=False),
+                                 reduce_retracing=True)
 
     def seed_generator_states(self) -> list[tf.Variable]:
         """Keras SeedGenerator states (Dropout's) that tf.train.Checkpoint does not track by itself."""
@@ -70,15 +95,41 @@ class GAN:
 
     def train_step(self, real_images) -> dict[str, tf.Tensor]:
         """One D update (d_steps of them) and one G update on a batch; scalar metrics, replica-averaged."""
-        return self._step_fn(real_images)
+        return self._steps_fn(tf.expand_dims(real_images, 1))
 
-    def _distributed_step(self, real_images):
-        per_replica = self.strategy.run(self._replica_step, args=(real_images,))
-        metrics = {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
-                   for name, value in per_replica.items()}
+    def train_steps(self, group) -> dict[str, tf.Tensor]:
+        """Train steps on a group [batch, k, H, W, 3] (distribute.group_steps), one compiled call.
+
+        Step i trains on group[:, i]. The metrics are the means over the k steps, so a NaN or Inf
+        loss in any of them shows in the result; every step skips its own non-finite update.
+        """
+        return self._steps_fn(group)
+
+    def last_batch(self, group):
+        """The last real batch of a group, first local replica's share: for D-output plots."""
+        return distribute.first_replica(self.strategy, group)[:, -1]
+
+    def _distributed_steps(self, group):
+        if distribute.first_replica(self.strategy, group).shape[1] == 1:
+            # k statically 1 (the default): a straight-line graph, no while loop.
+            return self._distributed_step(group, 0)
+        num_steps = tf.shape(distribute.first_replica(self.strategy, group))[1]
+        totals = {name: tf.zeros([]) for name in METRIC_NAMES}
+        for i in tf.range(num_steps):
+            metrics = self._distributed_step(group, i)
+            totals = {name: totals[name] + metrics[name] for name in METRIC_NAMES}
+        return {name: value / tf.cast(num_steps, tf.float32) for name, value in totals.items()}
+
+    def _distributed_step(self, group, i):
+        per_replica = self.strategy.run(self._replica_fn, args=(group, i))
+        metrics = {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica[name],
+                                              axis=None) for name in METRIC_NAMES}
         self.step.assign_add(1)
         self.batch_in_epoch.assign_add(1)
         return metrics
+
+    def _replica_step_at(self, group, i):
+        return self._replica_step(group[:, i])
 
     def _replica_step(self, real):
         if self.config.d_steps == 1:
@@ -89,6 +140,14 @@ class GAN:
 
     def _noise(self, batch):
         return self.noise.normal([batch, self.config.latent_dim])
+
+    def _scaled(self, loss, optimizer):
+        """The loss each replica differentiates: its batch mean divided by the replica count, so
+        the gradients all-reduced (summed) over replicas are those of the global-batch mean (what
+        tf.nn.compute_average_loss gives for the equal per-replica batches used here); times the
+        loss scale under mixed_float16."""
+        loss = tf.cast(loss, tf.float32) / tf.cast(self.strategy.num_replicas_in_sync, tf.float32)
+        return optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
 
     def _d_loss(self, real, fake, real_logits, fake_logits):
         d_real, d_fake = self.d_loss_fn(real_logits, fake_logits)
@@ -107,11 +166,11 @@ class GAN:
             fake_logits = self.discriminator(fake, training=True)
             d_loss, d_real, d_fake = self._d_loss(real, fake, real_logits, fake_logits)
             g_loss = self.g_loss_fn(fake_logits)
-            d_scaled, g_scaled = self._replica_scale(d_loss), self._replica_scale(g_loss)
+            d_scaled, g_scaled = self._scaled(d_loss, self._d_apply), self._scaled(g_loss, self._g_apply)
         d_grads = d_tape.gradient(d_scaled, self.discriminator.trainable_variables)
         g_grads = g_tape.gradient(g_scaled, self.generator.trainable_variables)
-        _apply_if_finite([d_loss, g_loss], [(d_grads, self.discriminator, self.d_optimizer),
-                                            (g_grads, self.generator, self.g_optimizer)])
+        _apply_if_finite([d_loss, g_loss], [(d_grads, self.discriminator, self._d_apply),
+                                            (g_grads, self.generator, self._g_apply)])
         return {**_d_metrics(d_loss, d_real, d_fake, real_logits, fake_logits),
                 **_g_metrics(g_loss, fake_logits)}
 
@@ -121,9 +180,9 @@ class GAN:
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(fake, training=True)
             d_loss, d_real, d_fake = self._d_loss(real, fake, real_logits, fake_logits)
-            scaled = self._replica_scale(d_loss)
+            scaled = self._scaled(d_loss, self._d_apply)
         grads = tape.gradient(scaled, self.discriminator.trainable_variables)
-        _apply_if_finite([d_loss], [(grads, self.discriminator, self.d_optimizer)])
+        _apply_if_finite([d_loss], [(grads, self.discriminator, self._d_apply)])
         return _d_metrics(d_loss, d_real, d_fake, real_logits, fake_logits)
 
     def _generator_update(self, batch):
@@ -131,24 +190,33 @@ class GAN:
             fake_logits = self.discriminator(self.generator(self._noise(batch), training=True),
                                              training=True)
             g_loss = self.g_loss_fn(fake_logits)
-            scaled = self._replica_scale(g_loss)
+            scaled = self._scaled(g_loss, self._g_apply)
         grads = tape.gradient(scaled, self.generator.trainable_variables)
-        _apply_if_finite([g_loss], [(grads, self.generator, self.g_optimizer)])
+        _apply_if_finite([g_loss], [(grads, self.generator, self._g_apply)])
         return _g_metrics(g_loss, fake_logits)
 
-    def _replica_scale(self, loss):
-        """Each replica's mean divided by the replica count: summed across replicas, the global mean."""
-        return loss / tf.cast(self.strategy.num_replicas_in_sync, loss.dtype)
-
     def generate(self, z, batch_size: int = 256) -> np.ndarray:
-        """Images in [-1, 1] for noise z (inference mode: batch-norm moving statistics, no dropout)."""
+        """Images in [-1, 1] for noise z (inference mode: batch-norm moving statistics, no dropout),
+        batch by batch through one compiled function."""
         z = np.asarray(z, "float32")
-        return np.concatenate([self.generator(z[i:i + batch_size], training=False).numpy()
+        return np.concatenate([self._generate_fn(z[i:i + batch_size]).numpy()
                                for i in range(0, len(z), batch_size)])
 
     def d_probabilities(self, images) -> np.ndarray:
         """D's probability that each image is real (inference mode)."""
-        return tf.sigmoid(self.discriminator(images, training=False)).numpy().ravel()
+        return tf.sigmoid(tf.cast(self._d_fn(images), tf.float32)).numpy().ravel()
+
+
+def _build_networks(config: TrainConfig, precision: str):
+    """G and D under the dtype policy `precision`; the global policy is left as it was. Their last
+    layers (G's tanh, D's logit) are float32 in the network definitions, so losses stay float32."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        return networks.build_networks(config.image_size, config.latent_dim, config.arch,
+                                       config.sync_batchnorm)
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _apply_if_finite(loss_values, updates):
@@ -156,15 +224,35 @@ def _apply_if_finite(loss_values, updates):
 
     A NaN/Inf step then leaves weights and optimizer slots untouched: the trainer can stop with
     the model as it was, or skip the batch (--nan_policy), and nothing poisoned is ever saved.
+    Under distribution the replicas first agree (all-reduce) so that all skip or all apply; where
+    the strategy synchronises through merge_call (MirroredStrategy), the branch runs in
+    cross-replica context, as Keras' LossScaleOptimizer does, since a replica-context tf.cond
+    around apply_gradients is not supported there.
     """
     finite = tf.reduce_all([tf.math.is_finite(loss) for loss in loss_values])
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        bad = context.all_reduce(tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
+        finite = bad == 0.0
 
     def apply():
         for grads, model, optimizer in updates:
             optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return tf.constant(True)
 
-    tf.cond(finite, apply, lambda: tf.constant(False))
+    if context is None or tf.__internal__.distribute.strategy_supports_no_merge_call():
+        tf.cond(finite, apply, lambda: tf.constant(False))
+        return
+
+    def cross_replica(distribution, finite):
+        agreed = distribution.experimental_local_results(finite)[0]
+        def apply_all():
+            distribution.extended.call_for_each_replica(apply)
+            return tf.constant(True)
+
+        tf.cond(agreed, apply_all, lambda: tf.constant(False))
+
+    context.merge_call(cross_replica, args=(finite,))
 
 
 def _mean(x):

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from kerasgan import checkpointing, data, monitoring, plots
+from kerasgan import checkpointing, data, distribute, monitoring, plots
 from kerasgan.config import PRESETS, TrainConfig, make_config
 from kerasgan.errors import ConfigError, DataError, RunError
 from kerasgan.gan import GAN, fixed_noise
@@ -99,17 +99,31 @@ def _check_free_space(gan: GAN, workdir: str, max_to_keep: int) -> None:
 def train_and_evaluate(config: TrainConfig, workdir: Optional[str] = None, *,
                        overwrite: bool = False) -> TrainResult:
     """Trains (or resumes) the run in workdir until config.epochs; returns where it stopped."""
-    workdir = workdir or config.resolved_workdir()
+    run_dir = workdir or config.resolved_workdir()
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
+    # The strategy comes first (multi_worker must exist before other ops); only the chief writes
+    # the run directory, other workers write into a temporary one that is removed at the end.
+    strategy = distribute.make_strategy(config.strategy)
+    workdir = distribute.worker_dir(run_dir, strategy)
+    try:
+        return _train(config, run_dir, workdir, strategy, overwrite)
+    finally:
+        distribute.remove_worker_dir(workdir, strategy)
+
+
+def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite: bool
+           ) -> TrainResult:
     prepare_workdir(config, workdir, overwrite)
     source = data.open_source(config)
     print(source.report())
     steps_per_epoch = _steps_per_epoch(config, source.num_examples)
 
-    gan = GAN(config)
+    gan = GAN(config, strategy)
     checkpoint = checkpointing.RunCheckpoint(gan, workdir, config.max_to_keep)
-    restored = checkpoint.restore_latest()
+    # Every worker resumes from the chief's checkpoints.
+    restored = (checkpoint if workdir == run_dir
+                else checkpointing.RunCheckpoint(gan, run_dir)).restore_latest()
     # The checkpoint holds the old learning rates; a resumed run must train with the ones asked
     # for now (lowering them is the first remedy for a diverged run).
     gan.g_optimizer.learning_rate = config.g_lr
@@ -192,6 +206,9 @@ class _Loop:
         start_batch = int(gan.batch_in_epoch)
         dataset = self.source.dataset(config.batch_size, epoch=epoch, start_batch=start_batch)
         dataset = dataset.take(self.steps_per_epoch - start_batch)
+        # k steps per call, the global batch split across replicas.
+        dataset = distribute.distribute_dataset(
+            distribute.group_steps(dataset, config.steps_per_call, int(gan.step)), gan.strategy)
         self.last_batch = None
         window_start, window_steps = time.perf_counter(), 0
         with tqdm(total=self.steps_per_epoch, initial=start_batch, unit="step", leave=False,
@@ -199,13 +216,14 @@ class _Loop:
             for batch in dataset:
                 if stop.requested:
                     return False
-                metrics = gan.train_step(batch)
+                previous_step = int(gan.step)
+                metrics = gan.train_steps(batch)
                 self.last_batch = batch
-                window_steps += 1
                 step = int(gan.step)
+                window_steps += step - previous_step
                 losses = {name: float(metrics[name]) for name in ("d_loss", "g_loss")}
                 self._check_finite(step, losses)
-                bar.update(1)
+                bar.update(step - previous_step)
                 if step % config.log_every == 0 or int(gan.batch_in_epoch) == self.steps_per_epoch:
                     elapsed = time.perf_counter() - window_start
                     values = {k: float(v) for k, v in metrics.items()}
@@ -253,7 +271,7 @@ class _Loop:
         plots.save_image_grid(samples, os.path.join(workdir, "samples", f"epoch_{epoch + 1:04d}.png"))
         self.summaries.image(step, "fixed_noise_samples", samples)
         if self.last_batch is not None:
-            real_probs = gan.d_probabilities(self.last_batch)
+            real_probs = gan.d_probabilities(gan.last_batch(self.last_batch))
             fake_probs = gan.d_probabilities(samples)
             self.summaries.histogram(step, "d_output/real", real_probs)
             self.summaries.histogram(step, "d_output/fake", fake_probs)

@@ -114,30 +114,30 @@ def test_a_diverging_run_stops_with_the_step_and_keeps_its_checkpoint(tmp_path, 
 
 
 def _nan_at(steps):
-    """A GAN.train_step that reports a NaN loss at the given steps, as a diverged step does."""
-    original = gan_lib.GAN.train_step
+    """A GAN.train_steps that reports a NaN loss at the given steps, as a diverged step does."""
+    original = gan_lib.GAN.train_steps
 
-    def train_step(gan, images):
-        metrics = original(gan, images)
+    def train_steps(gan, group):
+        metrics = original(gan, group)
         if int(gan.step) in steps:
             metrics = dict(metrics, d_loss=tf.constant(float("nan")))
         return metrics
-    return train_step
+    return train_steps
 
 
 def test_skip_batch_policy_skips_then_stops_after_too_many_in_a_row(monkeypatch, tiny_config):
     config = tiny_config.replace(epochs=1, steps_per_epoch=4, nan_policy="skip_batch",
                                  max_bad_steps=1)
-    monkeypatch.setattr(gan_lib.GAN, "train_step", _nan_at({2}))
+    monkeypatch.setattr(gan_lib.GAN, "train_steps", _nan_at({2}))
     result = train_lib.train_and_evaluate(config)
     assert (result.status, result.skipped_steps) == ("finished", 1)
-    monkeypatch.setattr(gan_lib.GAN, "train_step", _nan_at({2, 3}))
+    monkeypatch.setattr(gan_lib.GAN, "train_steps", _nan_at({2, 3}))
     with pytest.raises(train_lib.TrainingDiverged, match="non-finite loss at step 3"):
         train_lib.train_and_evaluate(config.replace(workdir=config.workdir + "2"))
 
 
 def test_the_stop_policy_stops_at_the_first_nan(monkeypatch, tiny_config):
-    monkeypatch.setattr(gan_lib.GAN, "train_step", _nan_at({1}))
+    monkeypatch.setattr(gan_lib.GAN, "train_steps", _nan_at({1}))
     with pytest.raises(train_lib.TrainingDiverged, match="non-finite loss at step 1 "):
         train_lib.train_and_evaluate(tiny_config)
 
@@ -198,3 +198,24 @@ def test_a_full_disk_fails_before_training(monkeypatch, tiny_config):
     with pytest.raises(RunError, match="not enough free space"):
         train_lib.train_and_evaluate(tiny_config)
     assert not os.path.exists(os.path.join(tiny_config.workdir, "checkpoints", "checkpoint"))
+
+
+def test_atomic_writes_leave_ordinary_permissions_and_no_temporary_files(tmp_path):
+    from kerasgan import fileio
+    path = tmp_path / "config.json"
+    fileio.write_atomic(str(path), "{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert os.listdir(tmp_path) == ["config.json"]
+
+
+def test_a_failed_atomic_write_keeps_the_old_file(tmp_path):
+    from kerasgan import fileio
+    path = tmp_path / "history.csv"
+    path.write_text("old")
+    with pytest.raises(RuntimeError):
+        with fileio.atomic_target(str(path)) as tmp:
+            open(tmp, "w").write("half")
+            raise RuntimeError("killed")
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["history.csv"]

@@ -151,11 +151,11 @@ def test_checkpoint_restores_every_generator_weight(finished_run):
 def test_a_resumed_run_trains_with_the_learning_rates_asked_for_now(tmp_path, tiny_config, monkeypatch):
     train_lib.train_and_evaluate(tiny_config)
     seen = {}
-    original = gan_lib.GAN.train_step
+    original = gan_lib.GAN.train_steps
 
-    def spy(gan, images):
+    def spy(gan, group):
         seen["lr"] = (float(gan.g_optimizer.learning_rate), float(gan.d_optimizer.learning_rate))
-        return original(gan, images)
-    monkeypatch.setattr(gan_lib.GAN, "train_step", spy)
+        return original(gan, group)
+    monkeypatch.setattr(gan_lib.GAN, "train_steps", spy)
     train_lib.train_and_evaluate(tiny_config.replace(epochs=2, g_lr=3e-5, d_lr=2e-5))
     assert seen["lr"] == pytest.approx((3e-5, 2e-5))

@@ -1,0 +1,311 @@
+"""Training-step throughput of kerasgan against two reference GAN loops on the same networks.
+
+    python experiments/bench_train.py --image_size=64 --batch_size=64
+    python experiments/bench_train.py --image_size=32,64,128 --batch_size=64   # the README table
+    python experiments/bench_train.py --quick                                   # smoke run, seconds
+
+Loops, each in its own subprocess because TF_ENABLE_ONEDNN_OPTS is read when TensorFlow loads:
+  kerasgan  the step as `python -m kerasgan.train` runs it: the package's defaults (oneDNN on, and
+            --strategy/--jit_compile/--mixed_precision=auto), fed by its own tf.data pipeline.
+  kerasio   a keras.io-style GAN (keras.Model with train_step, D on concatenated real+fake with
+            noisy labels, then G) trained by model.fit, TensorFlow defaults (oneDNN off).
+  tutorial  the TensorFlow DCGAN tutorial's tf.function step (two tapes), TensorFlow defaults.
+All three use the same kerasgan Generator and Discriminator: --arch=dcgan (default; latent 128,
+the dcgan64 recipe) or seed (latent 100).
+Rounds are interleaved (kerasgan, kerasio, tutorial, kerasgan, ...) and the best round of each loop
+is reported, which damps the noise of a shared machine.
+
+FLOPs per trained image are counted analytically from the layer shapes: forward multiply-adds of
+every Dense/Conv2D/Conv2DTranspose, times 2, for G once and D twice (real and fake), times 3 for the
+forward and backward passes (the usual estimate; it ignores batch norm and activations). The peak
+is a 4096x4096 float32 tf.linalg.matmul in a tf.function, measured in the same run, oneDNN on.
+The last line is `speedup_vs_kerasio=X.XX speedup_vs_tutorial=Y.YY peak_fraction=Z.ZZ` at 64 px
+(or the last size given when 64 is not among them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOOPS = ("kerasgan", "kerasio", "tutorial")
+ONEDNN = {"kerasgan": "1", "kerasio": "0", "tutorial": "0", "peak": "1"}
+
+
+def _parse():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image_size", default="64", help="comma-separated sizes, e.g. 32,64,128")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--arch", default="dcgan", choices=("dcgan", "seed"))
+    parser.add_argument("--steps", type=int, default=0, help="timed steps per round (0: by size)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps after tracing")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per loop")
+    parser.add_argument("--quick", action="store_true", help="16 px, batch 8, 2 steps, 1 round")
+    parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+# ------------------------------------------------------------------------------------------------
+# Workers: one loop (or the matmul peak) per process.
+
+def _latent(arch):
+    return 128 if arch == "dcgan" else 100
+
+
+def _networks(args):
+    from kerasgan import networks
+    return networks.build_networks(args.image_size, _latent(args.arch), args.arch)
+
+
+def _images(image_size, count):
+    from kerasgan import data
+    return data.synthetic_faces(range(count), image_size)
+
+
+def _kerasgan(args, steps):
+    import tensorflow as tf
+    from kerasgan import config as config_lib, data, distribute, gan as gan_lib
+    config = config_lib.make_config(image_size=args.image_size, batch_size=args.batch_size,
+                                    arch=args.arch, latent_dim=_latent(args.arch),
+                                    dataset="synthetic", num_synthetic=args.batch_size * 4)
+    strategy = distribute.make_strategy(config.strategy)
+    gan = gan_lib.GAN(config, strategy)
+    source = data.ImageSource("synthetic", _images(args.image_size, config.num_synthetic))
+    dataset = source.dataset(args.batch_size).repeat()
+    dataset = distribute.distribute_dataset(
+        distribute.group_steps(dataset, config.steps_per_call, 0), strategy)
+    iterator = iter(dataset)
+
+    def run(n):
+        for _ in range(n):
+            metrics = gan.train_steps(next(iterator))
+            float(metrics["d_loss"]), float(metrics["g_loss"])
+    info = dict(jit=gan.jit_compile, precision=gan.precision,
+                strategy=type(strategy).__name__, replicas=strategy.num_replicas_in_sync)
+    return run, info, tf
+
+
+def _kerasio(args, steps):
+    import keras
+    import tensorflow as tf
+    generator, discriminator = _networks(args)
+    latent_dim = _latent(args.arch)
+
+    class KerasIoGAN(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.generator, self.discriminator = generator, discriminator
+            self.seed_generator = keras.random.SeedGenerator(1337)
+
+        def compile(self, d_optimizer, g_optimizer, loss_fn):
+            super().compile()
+            self.d_optimizer, self.g_optimizer, self.loss_fn = d_optimizer, g_optimizer, loss_fn
+
+        def train_step(self, real_images):
+            ops = keras.ops
+            batch = ops.shape(real_images)[0]
+            z = keras.random.normal((batch, latent_dim), seed=self.seed_generator)
+            generated = self.generator(z)
+            combined = ops.concatenate([generated, real_images], axis=0)
+            labels = ops.concatenate([ops.ones((batch, 1)), ops.zeros((batch, 1))], axis=0)
+            labels += 0.05 * keras.random.uniform(ops.shape(labels), seed=self.seed_generator)
+            with tf.GradientTape() as tape:
+                d_loss = self.loss_fn(labels, self.discriminator(combined))
+            grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+            z = keras.random.normal((batch, latent_dim), seed=self.seed_generator)
+            misleading = ops.zeros((batch, 1))
+            with tf.GradientTape() as tape:
+                g_loss = self.loss_fn(misleading, self.discriminator(self.generator(z)))
+            grads = tape.gradient(g_loss, self.generator.trainable_weights)
+            self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+            return {"d_loss": d_loss, "g_loss": g_loss}
+
+    model = KerasIoGAN()
+    model.compile(keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4),
+                  keras.losses.BinaryCrossentropy(from_logits=True))
+    images = _images(args.image_size, args.batch_size * 4).astype("float32") / 127.5 - 1.0
+    dataset = tf.data.Dataset.from_tensor_slices(images).repeat().batch(
+        args.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+    def run(n):
+        model.fit(dataset, epochs=1, steps_per_epoch=n, verbose=0)
+    return run, {}, tf
+
+
+def _tutorial(args, steps):
+    import keras
+    import tensorflow as tf
+    generator, discriminator = _networks(args)
+    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+    g_optimizer, d_optimizer = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
+
+    @tf.function
+    def train_step(images):
+        noise = tf.random.normal([args.batch_size, _latent(args.arch)])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated, training=True)
+            gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
+            disc_loss = (cross_entropy(tf.ones_like(real_output), real_output)
+                         + cross_entropy(tf.zeros_like(fake_output), fake_output))
+        g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables))
+        d_optimizer.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+        return gen_loss, disc_loss
+
+    images = _images(args.image_size, args.batch_size * 4).astype("float32") / 127.5 - 1.0
+    dataset = tf.data.Dataset.from_tensor_slices(images).repeat().batch(
+        args.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    iterator = iter(dataset)
+
+    def run(n):
+        for _ in range(n):
+            gen_loss, disc_loss = train_step(next(iterator))
+            float(gen_loss), float(disc_loss)
+    return run, {}, tf
+
+
+def _peak():
+    import tensorflow as tf
+    n = 4096
+    a = tf.random.normal([n, n])
+    b = tf.random.normal([n, n])
+    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.linalg.matmul(x, y)))
+    float(matmul(a, b))
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        float(matmul(a, b))
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best
+
+
+def _worker(args):
+    if args.worker == "peak":
+        return {"flops_per_sec": _peak()}
+    args.image_size = int(args.image_size)
+    run, info, tf = {"kerasgan": _kerasgan, "kerasio": _kerasio, "tutorial": _tutorial}[
+        args.worker](args, args.steps)
+    start = time.perf_counter()
+    run(1 + args.warmup)
+    setup = time.perf_counter() - start
+    start = time.perf_counter()
+    run(args.steps)
+    elapsed = time.perf_counter() - start
+    return {"images_per_sec": args.steps * args.batch_size / elapsed, "seconds": elapsed,
+            "trace_and_warmup_s": setup, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+            "tf": tf.__version__, **info}
+
+
+# ------------------------------------------------------------------------------------------------
+# The driver: FLOP count, interleaved subprocess rounds, the table.
+
+def train_flops_per_image(image_size: int, latent_dim: int = 100, arch: str = "seed") -> float:
+    """3 x forward FLOPs of G(z) + D(real) + D(fake), from the layer shapes (see the docstring)."""
+    import keras
+    from kerasgan import networks
+    generator, discriminator = networks.build_networks(image_size, latent_dim, arch)
+
+    def forward_flops(model, shape):
+        macs = 0
+        for layer in model.net.layers:
+            out_shape = layer.compute_output_shape(shape)
+            if isinstance(layer, keras.layers.Dense):
+                macs += shape[-1] * out_shape[-1]
+            elif isinstance(layer, keras.layers.Conv2DTranspose):
+                k = layer.kernel_size
+                macs += shape[1] * shape[2] * k[0] * k[1] * shape[-1] * out_shape[-1]
+            elif isinstance(layer, keras.layers.Conv2D):
+                k = layer.kernel_size
+                macs += out_shape[1] * out_shape[2] * k[0] * k[1] * shape[-1] * out_shape[-1]
+            shape = out_shape
+        return 2 * macs
+
+    g = forward_flops(generator, (1, latent_dim))
+    d = forward_flops(discriminator, (1, image_size, image_size, 3))
+    return 3 * (g + 2 * d)
+
+
+def _run_worker(name, args, size, steps, timeout):
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=ONEDNN[name], TF_CPP_MIN_LOG_LEVEL="2",
+               CUDA_VISIBLE_DEVICES=os.environ.get("CUDA_VISIBLE_DEVICES", ""))
+    if "CUDA_VISIBLE_DEVICES" not in os.environ:
+        env.pop("CUDA_VISIBLE_DEVICES")
+    command = [sys.executable, os.path.abspath(__file__), f"--worker={name}",
+               f"--image_size={size}", f"--batch_size={args.batch_size}", f"--steps={steps}",
+               f"--warmup={args.warmup}", f"--arch={args.arch}"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
+                          cwd=ROOT)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        raise RuntimeError(f"{name} at {size} px failed:\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def _default_steps(size, quick):
+    return 2 if quick else {16: 20, 32: 20, 64: 8, 128: 3, 256: 2}[size]
+
+
+def main():
+    args = _parse()
+    if args.worker:
+        sys.path.insert(0, ROOT)
+        print(json.dumps(_worker(args)))
+        return
+    if args.quick:
+        args.image_size, args.batch_size, args.rounds, args.warmup = "16", 8, 1, 0
+    sys.path.insert(0, ROOT)
+    sizes = [int(s) for s in args.image_size.split(",")]
+    import tensorflow as tf
+    print(f"arch {args.arch}; TensorFlow {tf.__version__}; {os.cpu_count()} CPU cores; GPUs: "
+          f"{len(tf.config.list_physical_devices('GPU'))}; batch {args.batch_size}; best of "
+          f"{args.rounds} interleaved round(s)", flush=True)
+    peak = _run_worker("peak", args, sizes[0], 1, 600)["flops_per_sec"]
+    print(f"matmul peak (4096^2 float32, oneDNN on): {peak / 1e9:.1f} GFLOP/s", flush=True)
+    results = {}
+    for size in sizes:
+        steps = args.steps or _default_steps(size, args.quick)
+        best = {}
+        for round_index in range(args.rounds):
+            for name in LOOPS:
+                result = _run_worker(name, args, size, steps, 1800)
+                print(f"  {size:>3} px round {round_index + 1} {name:<9} "
+                      f"{result['images_per_sec']:8.1f} images/s  "
+                      f"({json.dumps({k: v for k, v in result.items() if k != 'images_per_sec'})})",
+                      flush=True)
+                if result["images_per_sec"] > best.get(name, {}).get("images_per_sec", 0):
+                    best[name] = result
+        results[size] = best
+    print()
+    print("| loop | " + " | ".join(f"{s} px" for s in sizes) + " |")
+    print("|---|" + "---|" * len(sizes))
+    labels = {"kerasio": "keras.io-style model.fit GAN, TF defaults (oneDNN off)",
+              "tutorial": "TF-tutorial tf.function step, TF defaults (oneDNN off)",
+              "kerasgan": "kerasgan step (CLI defaults)"}
+    for name in ("kerasio", "tutorial", "kerasgan"):
+        print(f"| {labels[name]} | " + " | ".join(
+            f"{results[s][name]['images_per_sec']:.1f}" for s in sizes) + " |")
+    fractions = {}
+    for size in sizes:
+        flops = train_flops_per_image(size, _latent(args.arch), args.arch)
+        fractions[size] = results[size]["kerasgan"]["images_per_sec"] * flops / peak
+        print(f"{size} px: train FLOPs/image {flops / 1e9:.3f} G (analytic); kerasgan "
+              f"{results[size]['kerasgan']['images_per_sec'] * flops / 1e9:.1f} GFLOP/s = "
+              f"{fractions[size]:.2f} of the matmul peak")
+    key = 64 if 64 in results else sizes[-1]
+    last = results[key]
+    print(f"speedup_vs_kerasio={last['kerasgan']['images_per_sec'] / last['kerasio']['images_per_sec']:.2f} "
+          f"speedup_vs_tutorial={last['kerasgan']['images_per_sec'] / last['tutorial']['images_per_sec']:.2f} "
+          f"peak_fraction={fractions[key]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Run as a script (tests/test_distribute.py does): 2 logical CPUs, mirrored GAN vs one device.
+
+Prints one JSON line. Logical devices must be configured before TensorFlow initialises them,
+which is why this is its own process.
+"""
+
+import json
+import sys
+
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import numpy as np  # noqa: E402
+
+from kerasgan import config as config_lib, distribute, gan as gan_lib  # noqa: E402
+
+BATCH, LATENT = 8, 8
+
+
+class FixedNoiseGAN(gan_lib.GAN):
+    """Each replica draws its rows of one global noise batch: the same z as on one device."""
+
+    z = tf.constant(np.random.default_rng(1).standard_normal((BATCH, LATENT)), tf.float32)
+
+    def _noise(self, batch):
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return tf.slice(self.z, [replica * batch, 0], [batch, LATENT])
+
+
+def train(strategy, arch, batches):
+    config = config_lib.make_config(image_size=16, latent_dim=LATENT, batch_size=BATCH, arch=arch,
+                                    sync_batchnorm=True, dataset="synthetic")
+    gan = FixedNoiseGAN(config, strategy)
+    # Adam's first steps are about lr * sign(g): float-rounding noise in near-zero gradients
+    # would flip whole updates. A large epsilon makes updates proportional to the gradients.
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):
+        optimizer.epsilon = 1.0
+    start = [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
+    dataset = distribute.distribute_dataset(
+        distribute.group_steps(tf.data.Dataset.from_tensor_slices(batches), 1, 0), strategy)
+    metrics = [{k: float(v) for k, v in gan.train_steps(group).items()} for group in dataset]
+    moves = [v.numpy() - w for v, w in zip(gan.generator.weights + gan.discriminator.weights, start)]
+    return metrics, moves
+
+
+def main():
+    arch = sys.argv[1]
+    rng = np.random.default_rng(0)
+    batches = rng.uniform(-1, 1, (3, BATCH, 16, 16, 3)).astype("float32")
+    batches[2, BATCH - 1, 0, 0, 0] = np.nan  # only the second replica's half of step 3 is bad
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    one = tf.distribute.get_strategy()
+    m_metrics, m_weights = train(mirrored, arch, batches)
+    o_metrics, o_weights = train(one, arch, batches)
+    print(json.dumps({
+        "replicas": mirrored.num_replicas_in_sync,
+        "max_update_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(m_weights, o_weights)),
+        "max_update": max(float(np.max(np.abs(b))) for b in o_weights),
+        "d_loss_mirrored": [m["d_loss"] for m in m_metrics],
+        "d_loss_one": [m["d_loss"] for m in o_metrics],
+    }))
+
+
+if __name__ == "__main__":
+    main()

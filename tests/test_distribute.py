@@ -1,0 +1,138 @@
+"""Execution choices: auto resolution on CPU, k steps per call, mirrored == one device, 2 workers."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasgan import config as config_lib, distribute, gan as gan_lib
+from kerasgan.errors import ConfigError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("field,value", [("strategy", "horovod"), ("jit_compile", "yes"),
+                                         ("mixed_precision", "float16")])
+def test_bad_execution_flags_name_the_flag(tiny_config, field, value):
+    with pytest.raises(ConfigError, match=f"--{field}={value}"):
+        tiny_config.replace(**{field: value})
+
+
+def test_steps_per_call_must_divide_log_every(tiny_config):
+    with pytest.raises(ConfigError, match="--steps_per_call=3"):
+        tiny_config.replace(steps_per_call=3, log_every=4, checkpoint_every_steps=6)
+
+
+def test_auto_resolves_to_the_cpu_path_here():
+    assert distribute.resolve_jit_compile("auto") is False
+    assert distribute.resolve_mixed_precision("auto") == "float32"
+    assert distribute.resolve_strategy_name("auto") == "one_device"
+
+
+def test_auto_picks_xla_and_float16_with_gpus():
+    assert distribute.resolve_jit_compile("auto", num_gpus=1) is True
+    assert distribute.resolve_jit_compile("false", num_gpus=1) is False
+    assert distribute.resolve_mixed_precision("auto", capabilities=[(8, 0), (7, 0)]) == "mixed_float16"
+    assert distribute.resolve_mixed_precision("auto", capabilities=[(6, 1)]) == "float32"
+    assert distribute.resolve_mixed_precision("off", capabilities=[(9, 0)]) == "float32"
+
+
+def test_auto_strategy_follows_gpus_and_tf_config():
+    assert distribute.resolve_strategy_name("auto", num_gpus=4, num_workers=0) == "mirrored"
+    assert distribute.resolve_strategy_name("auto", num_gpus=4, num_workers=2) == "multi_worker"
+    assert distribute.resolve_strategy_name("tpu", num_gpus=0, num_workers=0) == "tpu"
+    tf_config = json.dumps({"cluster": {"chief": ["a:1"], "worker": ["b:1", "c:1"]}})
+    assert distribute.tf_config_workers({"TF_CONFIG": tf_config}) == 3
+
+
+def test_one_device_is_the_default_strategy_and_chief():
+    strategy = distribute.make_strategy("one_device")
+    assert strategy is tf.distribute.get_strategy() and distribute.is_chief(strategy)
+
+
+def test_groups_end_on_multiples_of_steps_per_call():
+    batches = tf.data.Dataset.from_tensor_slices(np.zeros((7, 2, 1), "float32"))
+    sizes = [int(g.shape[1]) for g in distribute.group_steps(batches, 2, first_step=3)]
+    assert sizes == [1, 2, 2, 2]
+
+
+def test_k_steps_in_one_call_equal_k_single_calls(tiny_config):
+    images = np.random.default_rng(0).uniform(-1, 1, (3, 8, 16, 16, 3)).astype("float32")
+    single, grouped = gan_lib.GAN(tiny_config), gan_lib.GAN(tiny_config)
+    d_losses = [float(single.train_step(batch)["d_loss"]) for batch in images]
+    metrics = grouped.train_steps(np.swapaxes(images, 0, 1))
+    assert int(grouped.step) == 3
+    np.testing.assert_allclose(float(metrics["d_loss"]), np.mean(d_losses), rtol=1e-5)
+    for a, b in zip(single.generator.weights, grouped.generator.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_mixed_bfloat16_keeps_weights_logits_and_losses_float32(tiny_config):
+    gan = gan_lib.GAN(tiny_config.replace(mixed_precision="mixed_bfloat16", arch="dcgan"))
+    images = np.zeros((8, 16, 16, 3), "float32")
+    metrics = gan.train_step(images)
+    assert all(v.dtype == tf.float32 for v in metrics.values())
+    assert np.isfinite(float(metrics["d_loss"]))
+    assert gan.generator.net.layers[0].compute_dtype == "bfloat16"
+    assert all(v.dtype == "float32" for v in gan.generator.weights)
+    assert gan.discriminator(images).dtype == tf.float32
+
+
+def _env():
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT, CUDA_VISIBLE_DEVICES="")
+
+
+def test_mirrored_over_two_cpus_equals_one_device_and_agrees_to_skip_nan():
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "_mirrored_check.py"),
+                           "dcgan"], capture_output=True, text=True, env=_env(), timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert result["max_update_diff"] < 1e-4 * result["max_update"] + 1e-6
+    np.testing.assert_allclose(result["d_loss_mirrored"][:2], result["d_loss_one"][:2], rtol=1e-4)
+    assert np.isnan(result["d_loss_mirrored"][2])
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    workdir = tmp_path / "run"
+    flags = ["--dataset=synthetic", "--image_size=16", "--latent_dim=8", "--batch_size=8",
+             "--epochs=1", "--steps_per_epoch=2", "--num_synthetic=32", "--num_grid_samples=4",
+             "--arch=dcgan", "--strategy=multi_worker", f"--workdir={workdir}"]
+    procs = []
+    for index in range(2):
+        temp = tmp_path / f"tmp{index}"
+        temp.mkdir()
+        env = dict(_env(), TMPDIR=str(temp),
+                   TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker",
+                                                                        "index": index}}))
+        procs.append(subprocess.Popen([sys.executable, "-m", "kerasgan.train", *flags], cwd=ROOT,
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True))
+    try:
+        outputs = [p.communicate(timeout=240)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    assert (workdir / "checkpoints" / "checkpoint").is_file()
+    assert (workdir / "generator.keras").is_file()
+    assert (workdir / "samples" / "epoch_0001.png").is_file()
+    assert not [p for p in (tmp_path / "tmp1").iterdir() if p.name.startswith("kerasgan_")]
