@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from kerasgan import checkpointing, data, distribute, monitoring, plots
+from kerasgan import checkpointing, data, distribute, evaluate_lib, monitoring, plots
 from kerasgan.config import PRESETS, TrainConfig, make_config
 from kerasgan.errors import ConfigError, DataError, RunError
 from kerasgan.gan import GAN, fixed_noise
@@ -166,7 +166,8 @@ class _Loop:
     def __init__(self, config, workdir, gan, checkpoint, source, steps_per_epoch):
         self.config, self.workdir, self.gan = config, workdir, gan
         self.checkpoint, self.source, self.steps_per_epoch = checkpoint, source, steps_per_epoch
-        self.history = monitoring.History(os.path.join(workdir, "history.csv"))
+        self.history = monitoring.History(os.path.join(workdir, "history.csv"),
+                                          monitoring.HISTORY_COLUMNS + evaluate_lib.HISTORY_METRICS)
         self.history.truncate_after(int(gan.step))
         self.summaries = monitoring.SummaryWriter(os.path.join(workdir, "tensorboard"))
         self.collapse = monitoring.CollapseDetector()
@@ -177,6 +178,11 @@ class _Loop:
         self.fixed_noise = fixed_noise(config)
         self.bad_steps = 0
         self.skipped_steps = 0
+        self.epoch_end_row: Optional[dict[str, Any]] = None
+        # Built once, at start: missing Inception weights fail now, not after the first epoch.
+        self.feature_extractor = (evaluate_lib.make_feature_extractor(
+            config.eval_metrics, config.inception_weights or None)
+            if config.eval_every_epochs else None)
         summary_path = os.path.join(workdir, "model_summary.txt")
         if not os.path.isfile(summary_path):
             monitoring.write_model_summary(
@@ -254,7 +260,11 @@ class _Loop:
 
     def _log(self, epoch: int, step: int, values: dict[str, float], bar) -> None:
         batch = int(self.gan.batch_in_epoch)
-        self.history.append({"epoch": epoch + 1, "step": step, **values})
+        row = {"epoch": epoch + 1, "step": step, **values}
+        if batch == self.steps_per_epoch:
+            self.epoch_end_row = row  # written by _end_epoch, with the evaluation if one is due
+        else:
+            self.history.append(row)
         self.summaries.scalars(step, values)
         self.collapse.update(values)
         bar.set_postfix(monitoring.progress_postfix(values))
@@ -264,9 +274,17 @@ class _Loop:
         gan, workdir = self.gan, self.workdir
         gan.epoch.assign(epoch + 1)
         gan.batch_in_epoch.assign(0)
-        self.checkpoint.save()
-        self.history.flush()
         step = int(gan.step)
+        results = self._evaluate(epoch)
+        if self.epoch_end_row is not None:
+            self.history.append({**self.epoch_end_row, **{
+                r["metric"]: r["value"] for r in results
+                if r["metric"] in evaluate_lib.HISTORY_METRICS}})
+            self.epoch_end_row = None
+        checkpoint_path = self.checkpoint.save()
+        self.history.flush()
+        if results:
+            evaluate_lib.append_results(workdir, results, step, epoch + 1, checkpoint_path)
         samples = gan.generate(self.fixed_noise)
         plots.save_image_grid(samples, os.path.join(workdir, "samples", f"epoch_{epoch + 1:04d}.png"))
         self.summaries.image(step, "fixed_noise_samples", samples)
@@ -286,3 +304,19 @@ class _Loop:
         checkpointing.export_generator(gan.generator,
                                        os.path.join(workdir, checkpointing.GENERATOR_FILE))
         tqdm.write(f"epoch {epoch + 1}/{self.config.epochs} done (step {step})")
+
+    def _evaluate(self, epoch: int) -> list[dict[str, Any]]:
+        """The --eval_metrics results when an evaluation is due after this epoch, else []."""
+        config = self.config
+        if not config.eval_every_epochs or (epoch + 1) % config.eval_every_epochs:
+            return []
+        results = evaluate_lib.evaluate_generator(
+            self.gan.generator, config, config.eval_metrics, config.eval_num_samples,
+            inception_weights=config.inception_weights or None,
+            feature_extractor=self.feature_extractor,
+            cache_dir=os.path.join(self.workdir, evaluate_lib.STATS_FOLDER), seed=0,
+            source=self.source)
+        values = {r["metric"]: r["value"] for r in results}
+        self.summaries.scalars(int(self.gan.step), {f"eval/{k}": v for k, v in values.items()})
+        tqdm.write("evaluation: " + ", ".join(f"{k}={v:.4g}" for k, v in values.items()))
+        return results

@@ -159,3 +159,18 @@ def test_a_resumed_run_trains_with_the_learning_rates_asked_for_now(tmp_path, ti
     monkeypatch.setattr(gan_lib.GAN, "train_steps", spy)
     train_lib.train_and_evaluate(tiny_config.replace(epochs=2, g_lr=3e-5, d_lr=2e-5))
     assert seen["lr"] == pytest.approx((3e-5, 2e-5))
+
+
+def test_evaluation_during_training_lands_in_history_tensorboard_and_metrics_jsonl(tmp_path, tiny_config):
+    config = tiny_config.replace(epochs=2, steps_per_epoch=2, eval_every_epochs=1,
+                                 eval_metrics="swd", eval_num_samples=16)
+    train_lib.train_and_evaluate(config)
+    with open(os.path.join(config.workdir, "history.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]  # no extra row for the evaluation
+    assert [bool(r["swd_avg"]) for r in rows] == [False, True, False, True]
+    assert all(np.isfinite(float(r["swd_avg"])) for r in rows if r["swd_avg"])
+    with open(os.path.join(config.workdir, "metrics.jsonl")) as f:
+        lines = [json.loads(line) for line in f]
+    assert {(line["metric"], line["step"], line["epoch"]) for line in lines} >= {
+        ("swd_avg", 2, 1), ("swd_avg", 4, 2)}
