@@ -349,7 +349,7 @@ def redraw(workdir: str, histograms: bool = True) -> list[str]:
     kept = glob.glob(os.path.join(workdir, "plots", "d_outputs_epoch_*.npz")) if histograms else []
     for outputs in sorted(kept):
         epoch = int(re.search(r"(\d+)\.npz$", outputs).group(1))
-        with np.load(outputs) as arrays:
+        with np.load(outputs, allow_pickle=False) as arrays:
             written.append(os.path.join(workdir, "plots", f"d_output_hist_epoch_{epoch:04d}.png"))
             plot_d_output_hist(arrays["real"], arrays["fake"], epoch, written[-1])
     return written
