@@ -694,35 +694,16 @@ def _cached_source(listing: _Listing, config: TrainConfig) -> ImageSource:
 # ----------------------------------------------------------------------------------------------
 # Inspect: python -m kerasgan.data --dataset=D --data_dir=P --preview=FILE.png
 
-def image_grid(images: np.ndarray, columns: int = 8) -> np.ndarray:
-    """float [-1, 1] or uint8 [N, S, S, 3] -> one uint8 grid image, 2 px gaps, row-major."""
-    if images.dtype != np.uint8:
-        images = np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    n, size = len(images), images.shape[1]
-    columns = max(1, min(columns, n))
-    rows = -(-n // columns)
-    grid = np.full((rows * (size + 2) + 2, columns * (size + 2) + 2, 3), 255, np.uint8)
-    for i, image in enumerate(images):
-        top, left = 2 + (i // columns) * (size + 2), 2 + (i % columns) * (size + 2)
-        grid[top:top + size, left:left + size] = image
-    return grid
-
-
-def save_preview(source: ImageSource, path: str, num: int = 64) -> str:
-    """Writes a PNG grid of `num` shuffled, preprocessed samples (what the networks will see)."""
-    batch = min(num, source.num_examples)
-    images = next(iter(source.dataset(batch, epoch=0))).numpy()
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tf.io.write_file(path, tf.io.encode_png(image_grid(images, int(np.ceil(np.sqrt(batch))))))
-    return path
+def preview_images(source: ImageSource, num: int = 64) -> np.ndarray:
+    """`num` shuffled, preprocessed samples in [-1, 1]: exactly what the networks will see."""
+    return next(iter(source.dataset(min(num, source.num_examples), epoch=0))).numpy()
 
 
 def main(argv: Sequence[str]) -> None:
     """Opens the dataset as training would, prints its report, optionally writes a preview."""
     from absl import flags
 
-    from kerasgan import cli
+    from kerasgan import cli, plots
 
     config = cli.config_from_flags()
     source = open_source(config)
@@ -730,7 +711,8 @@ def main(argv: Sequence[str]) -> None:
     for warning in source.warnings:
         print(f"warning: {warning}")
     if flags.FLAGS.preview:
-        print(f"preview: {save_preview(source, flags.FLAGS.preview)}")
+        plots.save_image_grid(preview_images(source), flags.FLAGS.preview)
+        print(f"preview: {flags.FLAGS.preview}")
 
 
 if __name__ == "__main__":

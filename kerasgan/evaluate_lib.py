@@ -21,10 +21,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from kerasgan import checkpointing, data, metrics as metrics_lib
+from kerasgan import checkpointing, data, metrics as metrics_lib, sample_lib
 from kerasgan.config import TrainConfig, parse_metrics as _parse_metrics
 from kerasgan.errors import ConfigError, DataError
-from kerasgan.gan import seeded_noise
 
 STATS_FOLDER = "kerasgan_stats"
 METRICS_FILE = "metrics.jsonl"
@@ -71,9 +70,7 @@ def generate_images(generator, num: int, seed: int = 0, batch_size: int = 64) ->
     With seed 0 these are the images `kerasgan.sample --seeds=0-(num-1)` writes.
     """
     first = seed * NOISE_SEED_STRIDE
-    z = seeded_noise(range(first, first + num), generator.latent_dim)
-    return np.concatenate([np.asarray(generator(z[i:i + batch_size], training=False), np.float32)
-                           for i in range(0, num, batch_size)])
+    return sample_lib.generate(generator, range(first, first + num), batch_size)
 
 
 def real_stats_key(config: TrainConfig, num_samples: int, extractor_id: str) -> dict[str, Any]:
