@@ -317,12 +317,8 @@ def test_a_folder_of_only_broken_files_is_a_data_error_with_the_report(tmp_path)
         data.open_source(_config(dataset="folder", data_dir=str(tmp_path / "f")))
 
 
-def test_tfds_without_the_package_says_how_to_install(tmp_path):
-    try:
-        import tensorflow_datasets  # noqa: F401
-        pytest.skip("tensorflow-datasets is installed")
-    except ImportError:
-        pass
+def test_tfds_without_the_package_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)  # import now raises ImportError
     with pytest.raises(DataError, match=r"pip install 'kerasgan\[tfds\]'"):
         data.open_source(_config(dataset="tfds", data_dir=str(tmp_path)))
 
