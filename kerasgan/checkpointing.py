@@ -131,14 +131,11 @@ def load_run_generator(workdir: str) -> tuple[TrainConfig, Generator, str]:
     return config, generator, path
 
 
-def restore_run(workdir: str) -> tuple[TrainConfig, GAN, str]:
-    """Rebuilds a run's GAN from its config.json and latest checkpoint: (config, gan, checkpoint)."""
-    config = read_config(workdir)
-    gan = GAN(config)
-    path = RunCheckpoint(gan, workdir).restore_latest()
-    if path is None:
-        raise _no_checkpoint(workdir)
-    return config, gan, path
+def read_counters(checkpoint_path: str) -> tuple[int, int, int]:
+    """(step, epochs done, batch_in_epoch) saved in a RunCheckpoint, read without building a GAN."""
+    reader = tf.train.load_checkpoint(checkpoint_path)
+    return tuple(int(reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))
+                 for name in ("step", "epoch", "batch_in_epoch"))
 
 
 def _no_checkpoint(workdir: str) -> RunError:

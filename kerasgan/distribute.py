@@ -15,7 +15,6 @@ from typing import Optional
 
 import tensorflow as tf
 
-from kerasgan.config import TrainConfig
 from kerasgan.errors import ConfigError
 
 # Tensor cores (fast float16 matmul/conv) start at compute capability 7.0 (Volta).
@@ -151,14 +150,15 @@ def group_steps(dataset: tf.data.Dataset, steps_per_call: int, first_step: int) 
     """
     if steps_per_call == 1:
         return dataset.map(lambda batch: tf.expand_dims(batch, 1))
+
+    def regroup(ds: tf.data.Dataset, k: int) -> tf.data.Dataset:
+        return ds.batch(k).map(lambda steps: tf.experimental.numpy.swapaxes(steps, 0, 1))
+
     head = (-first_step) % steps_per_call
-    to_group = lambda ds: ds.batch(steps_per_call).map(  # noqa: E731
-        lambda steps: tf.experimental.numpy.swapaxes(steps, 0, 1))
     if head == 0:
-        return to_group(dataset)
-    head_ds = dataset.take(head).batch(head).map(
-        lambda steps: tf.experimental.numpy.swapaxes(steps, 0, 1))
-    return head_ds.concatenate(to_group(dataset.skip(head)))
+        return regroup(dataset, steps_per_call)
+    return regroup(dataset.take(head), head).concatenate(
+        regroup(dataset.skip(head), steps_per_call))
 
 
 def distribute_dataset(dataset: tf.data.Dataset, strategy: tf.distribute.Strategy):

@@ -212,12 +212,8 @@ def checkpoint_counters(checkpoint_path: str) -> tuple[int, int]:
     epoch follows history.csv: the 1-based epoch the checkpoint belongs to (an end-of-epoch
     checkpoint of epoch e, or one saved during it), and 0 before any training.
     """
-    import tensorflow as tf
-
-    reader = tf.train.load_checkpoint(checkpoint_path)
-    value = lambda name: int(reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))  # noqa: E731
-    epochs_done, batch = value("epoch"), value("batch_in_epoch")
-    return value("step"), epochs_done + (1 if batch > 0 else 0)
+    step, epochs_done, batch = checkpointing.read_counters(checkpoint_path)
+    return step, epochs_done + (1 if batch > 0 else 0)
 
 
 def format_table(results: Sequence[dict[str, Any]]) -> str:

@@ -65,8 +65,7 @@ class History:
             self._repair_existing()
         else:
             write_atomic(path, self._to_csv([]))
-        self._file = open(path, "a", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._file)
+        self._open_for_append()
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Adds one row; absent columns stay blank, floats are written with 6 significant digits."""
@@ -87,8 +86,7 @@ class History:
         kept = [row for row in self.rows() if row.get("step") is None or row["step"] <= step]
         self._file.close()
         write_atomic(self.path, self._to_csv(kept))
-        self._file = open(self.path, "a", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._file)
+        self._open_for_append()
 
     def rows(self) -> list[dict[str, Any]]:
         """All rows in the file, numbers parsed back (blank cells are None)."""
@@ -106,6 +104,10 @@ class History:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
+
+    def _open_for_append(self) -> None:
+        self._file = open(self.path, "a", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._file)
 
     def _to_csv(self, rows: Iterable[Mapping[str, Any]]) -> str:
         buffer = io.StringIO()
