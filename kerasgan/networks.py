@@ -20,6 +20,7 @@ import numpy as np
 from keras import layers
 
 from kerasgan.config import ARCHS, IMAGE_SIZES
+from kerasgan.layers import FusedBatchNormalization
 
 _START = {"seed": 8, "dcgan": 4}
 _BN_MOMENTUM = 0.9
@@ -68,7 +69,7 @@ class Generator(keras.Model):
         blocks = [
             layers.Dense(start * start * 512, use_bias=False, kernel_initializer=init),
             layers.Reshape((start, start, 512)),
-            layers.BatchNormalization(momentum=_BN_MOMENTUM, synchronized=sync_batchnorm),
+            FusedBatchNormalization(momentum=_BN_MOMENTUM, synchronized=sync_batchnorm),
             activation(),
         ]
         hidden = stages if seed else stages - 1
@@ -76,7 +77,7 @@ class Generator(keras.Model):
             blocks += [
                 layers.Conv2DTranspose(max(512 >> (i + 1), 16), kernel, strides=2, padding="same",
                                        use_bias=False, kernel_initializer=init),
-                layers.BatchNormalization(momentum=_BN_MOMENTUM, synchronized=sync_batchnorm),
+                FusedBatchNormalization(momentum=_BN_MOMENTUM, synchronized=sync_batchnorm),
                 activation(),
             ]
         blocks.append(layers.Conv2DTranspose(3, kernel, strides=1 if seed else 2, padding="same",
@@ -130,7 +131,7 @@ class Discriminator(keras.Model):
                                         padding="same", use_bias=seed or i == 0,
                                         kernel_initializer=init))
             if not seed and i > 0:
-                blocks.append(layers.BatchNormalization(momentum=_BN_MOMENTUM,
+                blocks.append(FusedBatchNormalization(momentum=_BN_MOMENTUM,
                                                         synchronized=sync_batchnorm))
             blocks.append(layers.LeakyReLU(negative_slope=0.2))
             if seed:

@@ -72,6 +72,35 @@ def test_k_steps_in_one_call_equal_k_single_calls(tiny_config):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
 
 
+def test_xla_compiled_step_trains_with_the_same_networks(tiny_config):
+    """The step --jit_compile=auto picks on GPUs compiles with XLA here too. Its networks
+    (batch norm's fused kernel included) compute what the oneDNN ones do; its noise stream does
+    not: XLA's kernel draws other normals from the same generator state (docs/speed.md)."""
+    config = tiny_config.replace(arch="dcgan")
+    plain, xla = gan_lib.GAN(config.replace(jit_compile="false")), gan_lib.GAN(
+        config.replace(jit_compile="true"))
+    assert xla.jit_compile and not plain.jit_compile
+    z = np.random.default_rng(1).standard_normal((8, config.latent_dim)).astype("float32")
+    for model in ("generator", "discriminator"):
+        def loss_and_grads(gan, jit):
+            def fn(z):
+                with tf.GradientTape() as tape:
+                    images = gan.generator(z, training=True)
+                    loss = tf.reduce_mean(gan.discriminator(images, training=True) ** 2)
+                return loss, tape.gradient(loss, getattr(gan, model).trainable_variables)
+            return tf.function(fn, jit_compile=jit)(z)
+        want, got = loss_and_grads(plain, False), loss_and_grads(xla, True)
+        np.testing.assert_allclose(float(got[0]), float(want[0]), rtol=1e-4)
+        for a, b in zip(want[1], got[1]):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-3, atol=1e-6)
+    before = [w.numpy().copy() for w in xla.generator.trainable_weights]
+    images = np.random.default_rng(2).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    metrics = xla.train_step(images)
+    assert int(xla.step) == 1 and all(np.isfinite(float(v)) for v in metrics.values())
+    assert all(not np.array_equal(b, w.numpy())
+               for b, w in zip(before, xla.generator.trainable_weights))
+
+
 def test_mixed_bfloat16_keeps_weights_logits_and_losses_float32(tiny_config):
     gan = gan_lib.GAN(tiny_config.replace(mixed_precision="mixed_bfloat16", arch="dcgan"))
     images = np.zeros((8, 16, 16, 3), "float32")

@@ -14,8 +14,8 @@ def test_seed_generator_at_128_is_the_reference_stack():
     generator = networks.Generator(image_size=128, latent_dim=100, arch="seed")
     generator(np.zeros((1, 100), "float32"))
     assert _layer_names(generator) == (
-        ["Dense", "Reshape", "BatchNormalization", "LeakyReLU"]
-        + ["Conv2DTranspose", "BatchNormalization", "LeakyReLU"] * 4
+        ["Dense", "Reshape", "FusedBatchNormalization", "LeakyReLU"]
+        + ["Conv2DTranspose", "FusedBatchNormalization", "LeakyReLU"] * 4
         + ["Conv2DTranspose", "Activation"])
     convs = [b for b in generator.blocks if isinstance(b, keras.layers.Conv2DTranspose)]
     assert [c.filters for c in convs] == [256, 128, 64, 32, 3]
@@ -39,7 +39,7 @@ def test_dcgan_64_follows_radford_et_al():
     assert [type(b).__name__ for b in generator.blocks].count("ReLU") == 4
     d_names = _layer_names(discriminator)
     assert d_names[:3] == ["Conv2D", "LeakyReLU", "Conv2D"]  # no batch norm after the first conv
-    assert d_names.count("BatchNormalization") == 3
+    assert d_names.count("FusedBatchNormalization") == 3
     init = generator.blocks[0].kernel_initializer
     assert isinstance(init, keras.initializers.RandomNormal) and init.stddev == 0.02
 
