@@ -113,6 +113,16 @@ def resolve_mixed_precision(setting: str, capabilities: Optional[list] = None) -
     return "float32"
 
 
+def num_workers(strategy: tf.distribute.Strategy) -> int:
+    """How many worker tasks (chief included) train together under strategy: 1 unless it is a
+    multi-worker strategy with a cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return 1
+    cluster = resolver.cluster_spec().as_dict()
+    return max(1, len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
+
+
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """True on the one worker that writes samples, plots, history and the exported generator."""
     resolver = getattr(strategy, "cluster_resolver", None)

@@ -64,13 +64,15 @@ def _inception_features(weights_path: Optional[str], batch_size: int):
     return metrics_lib.InceptionFeatures(weights_path=weights_path, batch_size=batch_size)
 
 
-def generate_images(generator, num: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
+def generate_images(generator, num: int, seed: int = 0, batch_size: int = 64,
+                    report: bool = False) -> np.ndarray:
     """float32 [-1, 1] images for noise seeds seed * 1e6 + (0 .. num-1), in inference mode.
 
-    With seed 0 these are the images `kerasgan.sample --seeds=0-(num-1)` writes.
+    With seed 0 these are the images `kerasgan.sample --seeds=0-(num-1)` writes; with report, the
+    generation speed is printed.
     """
     first = seed * NOISE_SEED_STRIDE
-    return sample_lib.generate(generator, range(first, first + num), batch_size)
+    return sample_lib.generate(generator, range(first, first + num), batch_size, report)
 
 
 def real_stats_key(config: TrainConfig, num_samples: int, extractor_id: str) -> dict[str, Any]:
@@ -164,7 +166,7 @@ def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[s
         print(f"note: the real data has only {count:,} usable images; evaluating {count:,} "
               f"generated against {count:,} real instead of --num_samples={num_samples:,}")
 
-    fake = generate_images(generator, count, seed, batch_size)
+    fake = generate_images(generator, count, seed, batch_size, report=True)
     first = seed * NOISE_SEED_STRIDE
     common = {"real": {"dataset": config.dataset, "data_dir": config.data_dir,
                        "split": config.split, "image_size": config.image_size,

@@ -95,21 +95,32 @@ class GAN:
 
     def train_step(self, real_images) -> dict[str, tf.Tensor]:
         """One D update (d_steps of them) and one G update on a batch; scalar metrics, replica-averaged."""
-        return self._steps_fn(tf.expand_dims(real_images, 1))
+        metrics = self.train_steps(tf.expand_dims(real_images, 1))
+        del metrics["stop_votes"]
+        return metrics
 
-    def train_steps(self, group) -> dict[str, tf.Tensor]:
+    def train_steps(self, group, stop: bool = False) -> dict[str, tf.Tensor]:
         """Train steps on a group [batch, k, H, W, 3] (distribute.group_steps), one compiled call.
 
         Step i trains on group[:, i]. The metrics are the means over the k steps, so a NaN or Inf
         loss in any of them shows in the result; every step skips its own non-finite update.
+        `stop` is this worker's stop request (a signal it received); the result's "stop_votes"
+        sums it over the replicas of every worker in the same all-reduced call, so all workers of
+        a multi-worker run learn of one worker's signal at the same step and stop together.
         """
-        return self._steps_fn(group)
+        return self._steps_fn(group, tf.constant(bool(stop)))
 
     def last_batch(self, group):
         """The last real batch of a group, first local replica's share: for D-output plots."""
         return distribute.first_replica(self.strategy, group)[:, -1]
 
-    def _distributed_steps(self, group):
+    def _distributed_steps(self, group, stop):
+        votes = self.strategy.reduce(
+            tf.distribute.ReduceOp.SUM,
+            self.strategy.run(lambda s: tf.cast(s, tf.float32), args=(stop,)), axis=None)
+        return {**self._distributed_k_steps(group), "stop_votes": votes}
+
+    def _distributed_k_steps(self, group):
         if distribute.first_replica(self.strategy, group).shape[1] == 1:
             # k statically 1 (the default): a straight-line graph, no while loop.
             return self._distributed_step(group, 0)

@@ -178,6 +178,10 @@ class _Loop:
         self.fixed_noise = fixed_noise(config)
         self.bad_steps = 0
         self.skipped_steps = 0
+        # With several workers a stop waits for the step's all-reduce to say that some worker
+        # received a signal, so that all of them stop (and save together) after the same step.
+        self.coordinate_stop = distribute.num_workers(gan.strategy) > 1
+        self.stop_agreed = False
         self.epoch_end_row: Optional[dict[str, Any]] = None
         # Built once, at start: missing Inception weights fail now, not after the first epoch.
         self.feature_extractor = (evaluate_lib.make_feature_extractor(
@@ -193,21 +197,30 @@ class _Loop:
             for epoch in range(int(self.gan.epoch), self.config.epochs):
                 if not self._run_epoch(epoch, stop):
                     self.checkpoint.save()
-                    step = int(self.gan.step)
-                    print(f"stopped at epoch {epoch + 1}, step {step}; checkpoint saved. Resume "
-                          f"with the same command (python -m kerasgan.train "
-                          f"--workdir={self.workdir}).")
-                    return TrainResult(self.workdir, step, epoch, "stopped", stop.exit_code,
-                                       self.skipped_steps)
+                    return self._stopped(f"at epoch {epoch + 1}", epoch, stop)
                 self._end_epoch(epoch)
+                if self._must_stop(stop) and epoch + 1 < self.config.epochs:
+                    return self._stopped(f"after epoch {epoch + 1}", epoch + 1, stop)
         finally:
             self.history.close()
             self.summaries.close()
         return TrainResult(self.workdir, int(self.gan.step), int(self.gan.epoch), "finished",
                            0, self.skipped_steps)
 
+    def _must_stop(self, stop: GracefulStop) -> bool:
+        """Whether to stop now: on this worker's own signal, or, with several workers, once a
+        step's all-reduce has reported a signal on any of them (the same step on all)."""
+        return self.stop_agreed if self.coordinate_stop else stop.requested
+
+    def _stopped(self, where: str, epoch: int, stop: GracefulStop) -> TrainResult:
+        step = int(self.gan.step)
+        print(f"stopped {where}, step {step}; checkpoint saved. Resume with the same command "
+              f"(python -m kerasgan.train --workdir={self.workdir}).")
+        return TrainResult(self.workdir, step, epoch, "stopped", stop.exit_code,
+                           self.skipped_steps)
+
     def _run_epoch(self, epoch: int, stop: GracefulStop) -> bool:
-        """Trains the rest of one epoch; False when a stop signal arrived first."""
+        """Trains the rest of one epoch; False when the run must stop first (a stop signal)."""
         config, gan = self.config, self.gan
         start_batch = int(gan.batch_in_epoch)
         dataset = self.source.dataset(config.batch_size, epoch=epoch, start_batch=start_batch)
@@ -220,10 +233,11 @@ class _Loop:
         with tqdm(total=self.steps_per_epoch, initial=start_batch, unit="step", leave=False,
                   desc=f"epoch {epoch + 1}/{config.epochs}", dynamic_ncols=True) as bar:
             for batch in dataset:
-                if stop.requested:
+                if self._must_stop(stop):
                     return False
                 previous_step = int(gan.step)
-                metrics = gan.train_steps(batch)
+                metrics = gan.train_steps(batch, stop=stop.requested)
+                self.stop_agreed |= float(metrics.pop("stop_votes")) > 0
                 self.last_batch = batch
                 step = int(gan.step)
                 window_steps += step - previous_step
@@ -238,7 +252,7 @@ class _Loop:
                     window_start, window_steps = time.perf_counter(), 0
                 if step % config.checkpoint_every_steps == 0:
                     self.checkpoint.save()
-        return not stop.requested or int(gan.batch_in_epoch) == self.steps_per_epoch
+        return not self._must_stop(stop) or int(gan.batch_in_epoch) == self.steps_per_epoch
 
     def _check_finite(self, step: int, losses: dict[str, float]) -> None:
         if all(math.isfinite(v) for v in losses.values()):

@@ -40,7 +40,9 @@ def train(strategy, arch, batches):
     start = [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
     dataset = distribute.distribute_dataset(
         distribute.group_steps(tf.data.Dataset.from_tensor_slices(batches), 1, 0), strategy)
-    metrics = [{k: float(v) for k, v in gan.train_steps(group).items()} for group in dataset]
+    # Step 2 asks to stop: both replicas' votes must come back.
+    metrics = [{k: float(v) for k, v in gan.train_steps(group, stop=i == 1).items()}
+               for i, group in enumerate(dataset)]
     moves = [v.numpy() - w for v, w in zip(gan.generator.weights + gan.discriminator.weights, start)]
     return metrics, moves
 
@@ -60,6 +62,8 @@ def main():
         "max_update": max(float(np.max(np.abs(b))) for b in o_weights),
         "d_loss_mirrored": [m["d_loss"] for m in m_metrics],
         "d_loss_one": [m["d_loss"] for m in o_metrics],
+        "stop_votes_mirrored": [m["stop_votes"] for m in m_metrics],
+        "stop_votes_one": [m["stop_votes"] for m in o_metrics],
     }))
 
 

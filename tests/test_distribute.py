@@ -2,9 +2,12 @@
 
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -125,6 +128,8 @@ def test_mirrored_over_two_cpus_equals_one_device_and_agrees_to_skip_nan():
     assert result["max_update_diff"] < 1e-4 * result["max_update"] + 1e-6
     np.testing.assert_allclose(result["d_loss_mirrored"][:2], result["d_loss_one"][:2], rtol=1e-4)
     assert np.isnan(result["d_loss_mirrored"][2])
+    assert result["stop_votes_mirrored"] == [0.0, 2.0, 0.0]
+    assert result["stop_votes_one"] == [0.0, 1.0, 0.0]
 
 
 def _free_ports(count):
@@ -137,31 +142,68 @@ def _free_ports(count):
     return ports
 
 
-def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
+def _launch_workers(tmp_path, *extra):
+    """Two `kerasgan.train` worker processes on 127.0.0.1 (worker 0 is the chief), their
+    output in tmp_path/out<i>.txt."""
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    workdir = tmp_path / "run"
     flags = ["--dataset=synthetic", "--image_size=16", "--latent_dim=8", "--batch_size=8",
-             "--epochs=1", "--steps_per_epoch=2", "--num_synthetic=32", "--num_grid_samples=4",
-             "--arch=dcgan", "--strategy=multi_worker", f"--workdir={workdir}"]
+             "--num_grid_samples=4", "--arch=dcgan", "--strategy=multi_worker",
+             f"--workdir={tmp_path / 'run'}", *extra]
     procs = []
     for index in range(2):
         temp = tmp_path / f"tmp{index}"
         temp.mkdir()
-        env = dict(_env(), TMPDIR=str(temp),
+        env = dict(_env(), TMPDIR=str(temp), PYTHONUNBUFFERED="1",
                    TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker",
                                                                         "index": index}}))
-        procs.append(subprocess.Popen([sys.executable, "-m", "kerasgan.train", *flags], cwd=ROOT,
-                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True))
+        with open(tmp_path / f"out{index}.txt", "w") as out:
+            procs.append(subprocess.Popen([sys.executable, "-m", "kerasgan.train", *flags],
+                                          cwd=ROOT, env=env, stdout=out,
+                                          stderr=subprocess.STDOUT, text=True))
+    return procs
+
+
+def _wait(procs, tmp_path, timeout=240):
     try:
-        outputs = [p.communicate(timeout=240)[0] for p in procs]
+        for p in procs:
+            p.wait(timeout=timeout)
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
+    return [(tmp_path / f"out{i}.txt").read_text() for i in range(len(procs))]
+
+
+def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
+    procs = _launch_workers(tmp_path, "--epochs=1", "--steps_per_epoch=2", "--num_synthetic=32")
+    outputs = _wait(procs, tmp_path)
+    workdir = tmp_path / "run"
     assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     assert (workdir / "checkpoints" / "checkpoint").is_file()
     assert (workdir / "generator.keras").is_file()
     assert (workdir / "samples" / "epoch_0001.png").is_file()
     assert not [p for p in (tmp_path / "tmp1").iterdir() if p.name.startswith("kerasgan_")]
+
+
+def test_sigterm_to_one_worker_stops_both_after_the_same_step(tmp_path):
+    """A scheduler's SIGTERM that reaches only the non-chief worker: both stop after the same
+    step, the chief's checkpoint holds that step, nobody hangs in a collective."""
+    procs = _launch_workers(tmp_path, "--epochs=1", "--steps_per_epoch=40", "--num_synthetic=400",
+                            "--log_every=1", "--checkpoint_every_steps=1000")
+    chief_out = tmp_path / "out0.txt"
+    deadline = time.monotonic() + 180
+    while "[E01 | B3]" not in chief_out.read_text() and time.monotonic() < deadline:
+        assert all(p.poll() is None for p in procs), chief_out.read_text()[-2000:]
+        time.sleep(0.2)
+    procs[1].send_signal(signal.SIGTERM)
+    outputs = _wait(procs, tmp_path)
+    assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    assert "SIGTERM received" in outputs[1] and "SIGTERM received" not in outputs[0]
+    stops = [re.search(r"stopped at epoch 1, step (\d+)", out) for out in outputs]
+    assert all(stops), outputs[0][-2000:] + outputs[1][-2000:]
+    step = int(stops[0].group(1))
+    assert int(stops[1].group(1)) == step and 3 <= step < 40
+    latest = tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))
+    assert latest.endswith(f"ckpt-{step}")
+    assert not (tmp_path / "run" / "generator.keras").exists()

@@ -6,6 +6,7 @@ FID/KID run end to end through a tiny random CNN in place of Inception: test val
 import json
 import math
 import os
+import re
 
 import keras
 import numpy as np
@@ -138,6 +139,8 @@ def test_cli_prints_a_table_and_writes_metrics_jsonl(cli, trained_run, tmp_path)
                "--num_samples=24", "--seed=7", f"--stats_dir={stats}")
     assert proc.returncode == 0, proc.stderr
     assert "swd_avg" in proc.stdout and "swd_16" in proc.stdout and "step 2, epoch 1" in proc.stdout
+    assert re.search(r"generated 24 images in [0-9.]+ s \([0-9,.]+ images/s, batches of 64\)",
+                     proc.stdout)
     with open(os.path.join(trained_run, "metrics.jsonl")) as f:
         lines = [json.loads(line) for line in f]
     assert any(line["num_samples"] == 24 and line["protocol"]["seed"] == 7 for line in lines)

@@ -117,8 +117,8 @@ def _nan_at(steps):
     """A GAN.train_steps that reports a NaN loss at the given steps, as a diverged step does."""
     original = gan_lib.GAN.train_steps
 
-    def train_steps(gan, group):
-        metrics = original(gan, group)
+    def train_steps(gan, group, stop=False):
+        metrics = original(gan, group, stop)
         if int(gan.step) in steps:
             metrics = dict(metrics, d_loss=tf.constant(float("nan")))
         return metrics

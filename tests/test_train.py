@@ -153,9 +153,9 @@ def test_a_resumed_run_trains_with_the_learning_rates_asked_for_now(tmp_path, ti
     seen = {}
     original = gan_lib.GAN.train_steps
 
-    def spy(gan, group):
+    def spy(gan, group, stop=False):
         seen["lr"] = (float(gan.g_optimizer.learning_rate), float(gan.d_optimizer.learning_rate))
-        return original(gan, group)
+        return original(gan, group, stop)
     monkeypatch.setattr(gan_lib.GAN, "train_steps", spy)
     train_lib.train_and_evaluate(tiny_config.replace(epochs=2, g_lr=3e-5, d_lr=2e-5))
     assert seen["lr"] == pytest.approx((3e-5, 2e-5))
