@@ -3,10 +3,12 @@
     python experiments/bench_train.py --image_size=64 --batch_size=64
     python experiments/bench_train.py --image_size=32,64,128 --batch_size=64   # the README table
     python experiments/bench_train.py --quick                                   # smoke run, seconds
+    python experiments/bench_train.py --jit_compile=false --mixed_precision=off # on a GPU: no XLA, fp32
 
 Loops, each in its own subprocess because TF_ENABLE_ONEDNN_OPTS is read when TensorFlow loads:
   kerasgan  the step as `python -m kerasgan.train` runs it: the package's defaults (oneDNN on, and
-            --strategy/--jit_compile/--mixed_precision=auto), fed by its own tf.data pipeline.
+            --strategy/--jit_compile/--mixed_precision=auto, or the values given here), fed by its
+            own tf.data pipeline.
   kerasio   a keras.io-style GAN (keras.Model with train_step, D on concatenated real+fake with
             noisy labels, then G) trained by model.fit, TensorFlow defaults (oneDNN off).
   tutorial  the TensorFlow DCGAN tutorial's tf.function step (two tapes), TensorFlow defaults.
@@ -45,6 +47,9 @@ def _parse():
     parser.add_argument("--steps", type=int, default=0, help="timed steps per round (0: by size)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps after tracing")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per loop")
+    parser.add_argument("--jit_compile", default="auto", help="kerasgan loop: auto, true, false")
+    parser.add_argument("--mixed_precision", default="auto",
+                        help="kerasgan loop: auto, off, mixed_float16, mixed_bfloat16")
     parser.add_argument("--quick", action="store_true", help="16 px, batch 8, 2 steps, 1 round")
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -72,7 +77,9 @@ def _kerasgan(args, steps):
     from kerasgan import config as config_lib, data, distribute, gan as gan_lib
     config = config_lib.make_config(image_size=args.image_size, batch_size=args.batch_size,
                                     arch=args.arch, latent_dim=_latent(args.arch),
-                                    dataset="synthetic", num_synthetic=args.batch_size * 4)
+                                    dataset="synthetic", num_synthetic=args.batch_size * 4,
+                                    jit_compile=args.jit_compile,
+                                    mixed_precision=args.mixed_precision)
     strategy = distribute.make_strategy(config.strategy)
     gan = gan_lib.GAN(config, strategy)
     source = data.ImageSource("synthetic", _images(args.image_size, config.num_synthetic))
@@ -241,7 +248,8 @@ def _run_worker(name, args, size, steps, timeout):
         env.pop("CUDA_VISIBLE_DEVICES")
     command = [sys.executable, os.path.abspath(__file__), f"--worker={name}",
                f"--image_size={size}", f"--batch_size={args.batch_size}", f"--steps={steps}",
-               f"--warmup={args.warmup}", f"--arch={args.arch}"]
+               f"--warmup={args.warmup}", f"--arch={args.arch}",
+               f"--jit_compile={args.jit_compile}", f"--mixed_precision={args.mixed_precision}"]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
                           cwd=ROOT)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -289,7 +297,9 @@ def main():
     print("|---|" + "---|" * len(sizes))
     labels = {"kerasio": "keras.io-style model.fit GAN, TF defaults (oneDNN off)",
               "tutorial": "TF-tutorial tf.function step, TF defaults (oneDNN off)",
-              "kerasgan": "kerasgan step (CLI defaults)"}
+              "kerasgan": "kerasgan step (--jit_compile={}, --mixed_precision={}: XLA {}, {})".format(
+                  args.jit_compile, args.mixed_precision, results[sizes[0]]["kerasgan"]["jit"],
+                  results[sizes[0]]["kerasgan"]["precision"])}
     for name in ("kerasio", "tutorial", "kerasgan"):
         print(f"| {labels[name]} | " + " | ".join(
             f"{results[s][name]['images_per_sec']:.1f}" for s in sizes) + " |")

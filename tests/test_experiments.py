@@ -1,0 +1,35 @@
+"""The benchmark and profiling scripts under experiments/ still run and print what docs quote."""
+
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(script, *args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", script), *args],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_bench_train_quick_ends_with_the_summary_line():
+    out = _run("bench_train.py", "--quick")
+    assert re.search(r"\| kerasgan step \(--jit_compile=auto, --mixed_precision=auto: XLA False, "
+                     r"float32\) \| [0-9.]+ \|", out), out
+    last = out.strip().splitlines()[-1]
+    values = re.fullmatch(r"speedup_vs_kerasio=([0-9.]+) speedup_vs_tutorial=([0-9.]+) "
+                          r"peak_fraction=([0-9.]+)", last)
+    assert values and all(float(v) > 0 for v in values.groups()), last
+
+
+def test_profile_step_splits_the_op_time_by_kind():
+    out = _run("profile_step.py", "--image_size=16", "--batch_size=8", "--steps=2")
+    shares = [float(x) for x in re.findall(r"^  (?:conv|batch norm|activation|other)\s+[0-9.]+ ms\s+"
+                                           r"([0-9.]+)%", out, re.M)]
+    assert len(shares) == 4 and abs(sum(shares) - 100) < 0.5, out
+    ratio = float(re.search(r"\(ratio ([0-9.]+)\)", out).group(1))
+    assert 1.0 < ratio < 1.5
