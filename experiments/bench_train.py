@@ -215,30 +215,32 @@ def _worker(args):
 # ------------------------------------------------------------------------------------------------
 # The driver: FLOP count, interleaved subprocess rounds, the table.
 
+def layer_flops(model, shape) -> list[int]:
+    """Forward FLOPs per image (2 x multiply-adds) of each Dense/Conv2D/Conv2DTranspose layer of a
+    kerasgan network, in order, for an input of `shape` (batch 1)."""
+    import keras
+    flops = []
+    for layer in model.net.layers:
+        out_shape = layer.compute_output_shape(shape)
+        if isinstance(layer, keras.layers.Dense):
+            flops.append(2 * shape[-1] * out_shape[-1])
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
+            k = layer.kernel_size
+            flops.append(2 * shape[1] * shape[2] * k[0] * k[1] * shape[-1] * out_shape[-1])
+        elif isinstance(layer, keras.layers.Conv2D):
+            k = layer.kernel_size
+            flops.append(2 * out_shape[1] * out_shape[2] * k[0] * k[1] * shape[-1] * out_shape[-1])
+        shape = out_shape
+    return flops
+
+
 def train_flops_per_image(image_size: int, latent_dim: int = 100, arch: str = "seed") -> float:
     """3 x forward FLOPs of G(z) + D(real) + D(fake), from the layer shapes (see the docstring)."""
-    import keras
     from kerasgan import networks
     generator, discriminator = networks.build_networks(image_size, latent_dim, arch)
-
-    def forward_flops(model, shape):
-        macs = 0
-        for layer in model.net.layers:
-            out_shape = layer.compute_output_shape(shape)
-            if isinstance(layer, keras.layers.Dense):
-                macs += shape[-1] * out_shape[-1]
-            elif isinstance(layer, keras.layers.Conv2DTranspose):
-                k = layer.kernel_size
-                macs += shape[1] * shape[2] * k[0] * k[1] * shape[-1] * out_shape[-1]
-            elif isinstance(layer, keras.layers.Conv2D):
-                k = layer.kernel_size
-                macs += out_shape[1] * out_shape[2] * k[0] * k[1] * shape[-1] * out_shape[-1]
-            shape = out_shape
-        return 2 * macs
-
-    g = forward_flops(generator, (1, latent_dim))
-    d = forward_flops(discriminator, (1, image_size, image_size, 3))
-    return 3 * (g + 2 * d)
+    g = layer_flops(generator, (1, latent_dim))
+    d = layer_flops(discriminator, (1, image_size, image_size, 3))
+    return 3 * (sum(g) + 2 * sum(d))
 
 
 def _run_worker(name, args, size, steps, timeout):

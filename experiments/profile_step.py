@@ -19,12 +19,13 @@ from __future__ import annotations
 import argparse
 import collections
 import glob
-import math
 import os
 import re
 import sys
 import tempfile
 import time
+
+from bench_train import layer_flops  # experiments/ is on sys.path when this script runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KINDS = (("conv", re.compile(r"Conv2D|MatMul")), ("batch norm", re.compile(r"BatchNorm")),
@@ -49,29 +50,10 @@ def executed_conv_flops(generator, discriminator, latent_dim: int, image_size: i
     on both except the first layer's (d_tape), and input gradients on fake down to the image
     (g_tape) = 7 passes less 2 first-layer ones. The 3 x forward estimate is 3 G + 6 D.
     """
-    import keras
-
-    def per_layer(model, shape):
-        flops = []
-        for layer in model.net.layers:
-            out_shape = layer.compute_output_shape(shape)
-            macs = 0
-            if isinstance(layer, keras.layers.Dense):
-                macs = shape[-1] * out_shape[-1]
-            elif isinstance(layer, keras.layers.Conv2DTranspose):
-                macs = shape[1] * shape[2] * math.prod(layer.kernel_size) * shape[-1] * out_shape[-1]
-            elif isinstance(layer, keras.layers.Conv2D):
-                macs = (out_shape[1] * out_shape[2] * math.prod(layer.kernel_size) * shape[-1]
-                        * out_shape[-1])
-            if macs:
-                flops.append(2 * macs)
-            shape = out_shape
-        return flops
-
-    g = per_layer(generator, (1, latent_dim))
-    d = per_layer(discriminator, (1, image_size, image_size, 3))
-    executed = 3 * sum(g) - g[0] + 7 * sum(d) - 2 * d[0]
-    return {"executed": executed, "estimate": 3 * (sum(g) + 2 * sum(d))}
+    g = layer_flops(generator, (1, latent_dim))
+    d = layer_flops(discriminator, (1, image_size, image_size, 3))
+    return {"executed": 3 * sum(g) - g[0] + 7 * sum(d) - 2 * d[0],
+            "estimate": 3 * (sum(g) + 2 * sum(d))}
 
 
 def _kind(op_type: str) -> str:
