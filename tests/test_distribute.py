@@ -115,6 +115,26 @@ def test_mixed_bfloat16_keeps_weights_logits_and_losses_float32(tiny_config):
     assert gan.discriminator(images).dtype == tf.float32
 
 
+def test_mixed_float16_scales_losses_and_skips_overflowing_updates(tiny_config):
+    """The GPU default (mixed_float16) runs on CPU too: float16 layers, float32 weights and
+    losses, loss-scale optimizers around the Adams; an update whose float16 gradients overflow
+    is skipped by the loss scaler, which halves its scale."""
+    gan = gan_lib.GAN(tiny_config.replace(mixed_precision="mixed_float16", arch="dcgan"))
+    assert gan.generator.net.layers[0].compute_dtype == "float16"
+    assert all(v.dtype == "float32" for v in gan.generator.weights + gan.discriminator.weights)
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    metrics = gan.train_step(images)
+    assert all(v.dtype == tf.float32 and np.isfinite(float(v)) for v in metrics.values())
+    scale = float(gan._g_apply.dynamic_scale)
+    assert scale == 2.0 ** 15
+    gan._g_apply.dynamic_scale.assign(3e38)  # any float16 gradient overflows under this scale
+    before = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    metrics = gan.train_step(images)
+    assert np.isfinite(float(metrics["g_loss"]))
+    assert all(np.array_equal(b, w.numpy()) for b, w in zip(before, gan.generator.trainable_weights))
+    assert float(gan._g_apply.dynamic_scale) == pytest.approx(1.5e38, rel=1e-6)
+
+
 def _env():
     return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT, CUDA_VISIBLE_DEVICES="")
 
