@@ -53,6 +53,11 @@ def test_auto_strategy_follows_gpus_and_tf_config():
     assert distribute.tf_config_workers({"TF_CONFIG": tf_config}) == 3
 
 
+def test_tpu_without_a_tpu_is_refused_in_one_line():
+    with pytest.raises(ConfigError, match=r"--strategy=tpu is not allowed here: no TPU found"):
+        distribute.make_strategy("tpu")
+
+
 def test_one_device_is_the_default_strategy_and_chief():
     strategy = distribute.make_strategy("one_device")
     assert strategy is tf.distribute.get_strategy() and distribute.is_chief(strategy)
