@@ -3,8 +3,8 @@
 Keras 3's BatchNormalization computes a training-mode batch norm from separate moment, subtract,
 scale and shift ops (about ten passes over the activations forward and more backward).
 TensorFlow has one fused kernel for it (FusedBatchNormV3, oneDNN on CPU, cuDNN on GPU), which
-`FusedBatchNormalization` uses. The 64 px dcgan step runs about 13% faster with it on the
-project's 2-core CPU (docs/speed.md).
+`FusedBatchNormalization` uses. The 64 px dcgan step runs 6-7 % faster with it on the
+project's 2-core CPU (experiments/bench_batchnorm.py, docs/speed.md).
 """
 
 from __future__ import annotations
