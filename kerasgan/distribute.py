@@ -113,11 +113,17 @@ def resolve_mixed_precision(setting: str, capabilities: Optional[list] = None) -
     return "float32"
 
 
+def _task_resolver(strategy: tf.distribute.Strategy):
+    """The strategy's cluster resolver when this process is one task of a cluster, else None."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return resolver if resolver is not None and getattr(resolver, "task_type", None) else None
+
+
 def num_workers(strategy: tf.distribute.Strategy) -> int:
     """How many worker tasks (chief included) train together under strategy: 1 unless it is a
     multi-worker strategy with a cluster."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not getattr(resolver, "task_type", None):
+    resolver = _task_resolver(strategy)
+    if resolver is None:
         return 1
     cluster = resolver.cluster_spec().as_dict()
     return max(1, len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
@@ -125,10 +131,8 @@ def num_workers(strategy: tf.distribute.Strategy) -> int:
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """True on the one worker that writes samples, plots, history and the exported generator."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not getattr(resolver, "task_type", None):
-        return True
-    if resolver.task_type == "chief":
+    resolver = _task_resolver(strategy)
+    if resolver is None or resolver.task_type == "chief":
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief

@@ -132,7 +132,7 @@ class Discriminator(keras.Model):
                                         kernel_initializer=init))
             if not seed and i > 0:
                 blocks.append(FusedBatchNormalization(momentum=_BN_MOMENTUM,
-                                                        synchronized=sync_batchnorm))
+                                                      synchronized=sync_batchnorm))
             blocks.append(layers.LeakyReLU(negative_slope=0.2))
             if seed:
                 blocks.append(layers.Dropout(dropout))

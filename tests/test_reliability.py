@@ -142,6 +142,30 @@ def test_the_stop_policy_stops_at_the_first_nan(monkeypatch, tiny_config):
         train_lib.train_and_evaluate(tiny_config)
 
 
+def test_a_signal_in_an_epochs_last_step_ends_that_epoch_then_stops(monkeypatch, tiny_config,
+                                                                     capsys):
+    """SIGTERM while the epoch's last step runs: the epoch ends as usual (grid, history row,
+    checkpoint), the run stops before the next one, and a resume finishes the rest."""
+    original = gan_lib.GAN.train_steps
+
+    def train_steps(gan, group, stop=False):
+        metrics = original(gan, group, stop)
+        if int(gan.step) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return metrics
+    monkeypatch.setattr(gan_lib.GAN, "train_steps", train_steps)
+    config = tiny_config.replace(epochs=2, steps_per_epoch=2)
+    result = train_lib.train_and_evaluate(config)
+    assert (result.status, result.step, result.epoch, result.exit_code) == ("stopped", 2, 1, 0)
+    assert "stopped after epoch 1, step 2; checkpoint saved" in capsys.readouterr().out
+    assert os.path.isfile(os.path.join(config.workdir, "samples", "epoch_0001.png"))
+    assert [row["step"] for row in _history(config.workdir)] == ["1", "2"]
+    assert tf.train.latest_checkpoint(os.path.join(config.workdir, "checkpoints")).endswith("ckpt-2")
+    monkeypatch.setattr(gan_lib.GAN, "train_steps", original)
+    result = train_lib.train_and_evaluate(config)
+    assert (result.status, result.step, result.epoch) == ("finished", 4, 2)
+
+
 def test_config_mismatch_is_refused_by_the_cli_listing_the_fields(tmp_path):
     workdir = str(tmp_path / "run")
     train_lib.prepare_workdir(train_lib.resolve_config(overrides=dict(
