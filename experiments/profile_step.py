@@ -39,6 +39,8 @@ def _parse():
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--arch", default="dcgan", choices=("dcgan", "seed"))
     parser.add_argument("--steps", type=int, default=3, help="traced steps")
+    parser.add_argument("--inter_op_threads", type=int, default=0, help="0: TensorFlow's default")
+    parser.add_argument("--intra_op_threads", type=int, default=0, help="0: TensorFlow's default")
     return parser.parse_args()
 
 
@@ -91,8 +93,11 @@ def main():
     args = _parse()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.path.insert(0, ROOT)
+    from kerasgan import config as config_lib  # first: it sets TF_ENABLE_ONEDNN_OPTS
     import tensorflow as tf
-    from kerasgan import config as config_lib, data, distribute, gan as gan_lib
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
+    from kerasgan import data, distribute, gan as gan_lib
     latent_dim = 128 if args.arch == "dcgan" else 100
     config = config_lib.make_config(image_size=args.image_size, batch_size=args.batch_size,
                                     arch=args.arch, latent_dim=latent_dim, dataset="synthetic",

@@ -33,3 +33,11 @@ def test_profile_step_splits_the_op_time_by_kind():
     assert len(shares) == 4 and abs(sum(shares) - 100) < 0.5, out
     ratio = float(re.search(r"\(ratio ([0-9.]+)\)", out).group(1))
     assert 1.0 < ratio < 1.5
+
+
+def test_bench_conv_layers_times_every_discriminator_convolution():
+    out = _run("bench_conv_layers.py", "--image_size=16", "--batch_size=4", "--repeats=1")
+    rows = re.findall(r"^\s+(\d+)x\d+\s+(\d+) -> (\d+)\s+forward\s+[0-9.]+\s+input grad\s+[0-9.]+"
+                      r"\s+filter grad\s+[0-9.]+$", out, re.M)
+    assert [(int(s), int(a), int(b)) for s, a, b in rows] == [(16, 3, 64), (8, 64, 128)], out
+    assert "sub-pixel" in out and "padded to 16 channels" in out
