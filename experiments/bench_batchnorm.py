@@ -17,7 +17,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = ("fused", "keras")
@@ -41,13 +40,9 @@ def _worker(args):
         from kerasgan import networks
         networks.FusedBatchNormalization = keras.layers.BatchNormalization
     import bench_train
-    args.warmup, args.jit_compile, args.mixed_precision = 2, "auto", "auto"
-    run, info, _ = bench_train._kerasgan(args, args.steps)
-    run(1 + args.warmup)
-    start = time.perf_counter()
-    run(args.steps)
-    elapsed = time.perf_counter() - start
-    return {"images_per_sec": args.steps * args.batch_size / elapsed, **info}
+    args.jit_compile, args.mixed_precision = "auto", "auto"
+    _, run = bench_train.kerasgan_loop(args)
+    return bench_train.time_loop(run, args.steps, warmup=2, batch_size=args.batch_size)
 
 
 def main():

@@ -83,8 +83,9 @@ def _images(image_size, count):
     return data.synthetic_faces(range(count), image_size)
 
 
-def _kerasgan(args, steps):
-    import tensorflow as tf
+def kerasgan_loop(args):
+    """kerasgan's GAN as `python -m kerasgan.train` builds it (synthetic data) and run(n), which
+    trains n steps. args: image_size, batch_size, arch, jit_compile, mixed_precision."""
     from kerasgan import config as config_lib, data, distribute, gan as gan_lib
     config = config_lib.make_config(image_size=args.image_size, batch_size=args.batch_size,
                                     arch=args.arch, latent_dim=_latent(args.arch),
@@ -103,8 +104,14 @@ def _kerasgan(args, steps):
         for _ in range(n):
             metrics = gan.train_steps(next(iterator))
             float(metrics["d_loss"]), float(metrics["g_loss"])
+    return gan, run
+
+
+def _kerasgan(args, steps):
+    import tensorflow as tf
+    gan, run = kerasgan_loop(args)
     info = dict(jit=gan.jit_compile, precision=gan.precision,
-                strategy=type(strategy).__name__, replicas=strategy.num_replicas_in_sync)
+                strategy=type(gan.strategy).__name__, replicas=gan.strategy.num_replicas_in_sync)
     return run, info, tf
 
 
@@ -219,15 +226,20 @@ def _worker(args):
     args.image_size = int(args.image_size)
     run, info, tf = {"kerasgan": _kerasgan, "kerasio": _kerasio, "tutorial": _tutorial}[
         args.worker](args, args.steps)
+    return {**time_loop(run, args.steps, args.warmup, args.batch_size),
+            "onednn": _onednn_on(), "tf": tf.__version__, **info}
+
+
+def time_loop(run, steps: int, warmup: int, batch_size: int) -> dict:
+    """Images/s of run(steps) after run(1 + warmup) (tracing and warm-up, timed apart)."""
     start = time.perf_counter()
-    run(1 + args.warmup)
+    run(1 + warmup)
     setup = time.perf_counter() - start
     start = time.perf_counter()
-    measured = run(args.steps)  # a loop that times itself returns its own figure
+    measured = run(steps)  # a loop that times itself returns its own figure
     elapsed = measured if measured is not None else time.perf_counter() - start
-    return {"images_per_sec": args.steps * args.batch_size / elapsed, "seconds": elapsed,
-            "trace_and_warmup_s": setup, "onednn": _onednn_on(),
-            "tf": tf.__version__, **info}
+    return {"images_per_sec": steps * batch_size / elapsed, "seconds": elapsed,
+            "trace_and_warmup_s": setup}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-from bench_train import layer_flops  # experiments/ is on sys.path when this script runs
+from bench_train import kerasgan_loop, layer_flops  # experiments/ is on sys.path when this script runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KINDS = (("conv", re.compile(r"Conv2D|MatMul")), ("batch norm", re.compile(r"BatchNorm")),
@@ -93,24 +93,13 @@ def main():
     args = _parse()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.path.insert(0, ROOT)
-    from kerasgan import config as config_lib  # first: it sets TF_ENABLE_ONEDNN_OPTS
+    import kerasgan  # noqa: F401  first: it sets TF_ENABLE_ONEDNN_OPTS
     import tensorflow as tf
     tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
     tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
-    from kerasgan import data, distribute, gan as gan_lib
-    latent_dim = 128 if args.arch == "dcgan" else 100
-    config = config_lib.make_config(image_size=args.image_size, batch_size=args.batch_size,
-                                    arch=args.arch, latent_dim=latent_dim, dataset="synthetic",
-                                    num_synthetic=args.batch_size * 4)
-    strategy = distribute.make_strategy(config.strategy)
-    gan = gan_lib.GAN(config, strategy)
-    source = data.ImageSource("synthetic", data.synthetic_faces(range(config.num_synthetic),
-                                                                 args.image_size))
-    batches = iter(distribute.group_steps(source.dataset(args.batch_size).repeat(), 1, 0))
-
-    def run(n):
-        for _ in range(n):
-            float(gan.train_steps(next(batches))["d_loss"])
+    args.jit_compile, args.mixed_precision = "auto", "auto"
+    gan, run = kerasgan_loop(args)
+    latent_dim = gan.config.latent_dim
 
     run(3)
     start = time.perf_counter()
