@@ -17,6 +17,8 @@ flags.DEFINE_string("seeds", "", "seeds to draw, e.g. 0-15 or 3,7,20-23; overrid
 flags.DEFINE_bool("grid", False, "write one grid image (grid.png) instead of one PNG per seed")
 flags.DEFINE_string("outdir", "", "output folder (default: RUN/generated, or ./generated)")
 flags.DEFINE_integer("batch_size", 64, "images generated per forward pass")
+flags.DEFINE_bool("raw_g", False, "with --workdir: sample the trained G itself rather than its "
+                  "moving average (runs trained with --g_ema)")
 FLAGS = flags.FLAGS
 
 
@@ -26,7 +28,7 @@ def main(argv):
     seeds = sample_lib.parse_seeds(FLAGS.seeds) if FLAGS.seeds else None
     written = sample_lib.sample(workdir=FLAGS.workdir, generator_path=FLAGS.generator,
                                 num_images=FLAGS.num_images, seeds=seeds, grid=FLAGS.grid,
-                                outdir=FLAGS.outdir, batch_size=FLAGS.batch_size)
+                                outdir=FLAGS.outdir, batch_size=FLAGS.batch_size, raw=FLAGS.raw_g)
     print(f"wrote {len(written)} file(s) to {written[0].rsplit('/', 1)[0] if written else ''}")
 
 

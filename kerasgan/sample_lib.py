@@ -34,10 +34,12 @@ def parse_seeds(text: str) -> list[int]:
 
 def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
            seeds: Optional[Sequence[int]] = None, grid: bool = False, outdir: str = "",
-           batch_size: int = 64) -> list[str]:
+           batch_size: int = 64, raw: bool = False) -> list[str]:
     """Writes seedNNNN.png per seed (or grid.png) from a run's latest checkpoint or a .keras file.
 
-    Returns the paths written. Exactly one of workdir and generator_path must be given.
+    A run is sampled through its inference generator (G's moving average when it keeps one), or
+    G itself with raw. Returns the paths written. Exactly one of workdir and generator_path must
+    be given.
     """
     if bool(workdir) == bool(generator_path):
         raise ConfigError("give exactly one of --workdir (a run directory) and --generator "
@@ -50,7 +52,7 @@ def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
         generator = checkpointing.load_generator(generator_path)
         outdir = outdir or "generated"
     else:
-        _, generator, _ = checkpointing.load_run_generator(workdir)
+        _, generator, _ = checkpointing.load_run_generator(workdir, raw=raw)
         outdir = outdir or os.path.join(workdir, "generated")
     images = generate(generator, list(seeds), batch_size, report=True)
     os.makedirs(outdir, exist_ok=True)

@@ -190,6 +190,7 @@ class _Loop:
         # the training since the last one took less than (1 - share) / share times its cost.
         self.work_seconds = 0.0
         self.trained_seconds = 0.0
+        self.total_seconds = {"training": 0.0, "epoch work": 0.0}
         # Built once, at start: missing Inception weights fail now, not after the first epoch.
         self.feature_extractor = (evaluate_lib.make_feature_extractor(
             config.eval_metrics, config.inception_weights or None)
@@ -205,6 +206,7 @@ class _Loop:
                 start = time.perf_counter()
                 finished = self._run_epoch(epoch, stop)
                 self.trained_seconds += time.perf_counter() - start
+                self.total_seconds["training"] += time.perf_counter() - start
                 if not finished:
                     self.checkpoint.save()
                     return self._stopped(f"at epoch {epoch + 1}", epoch, stop)
@@ -214,6 +216,10 @@ class _Loop:
         finally:
             self.history.close()
             self.summaries.close()
+            trained, work = self.total_seconds["training"], self.total_seconds["epoch work"]
+            print(f"time: training {trained:.1f} s, per-epoch work (checkpoints, grids, plots, "
+                  f"export) {work:.1f} s = {100 * work / max(trained + work, 1e-9):.1f} % "
+                  f"(--epoch_work_share={self.config.epoch_work_share:g})")
         return TrainResult(self.workdir, int(self.gan.step), int(self.gan.epoch), "finished",
                            0, self.skipped_steps)
 
@@ -309,6 +315,7 @@ class _Loop:
             start = time.perf_counter()
             self._epoch_work(epoch, results)
             self.work_seconds = time.perf_counter() - start
+            self.total_seconds["epoch work"] += self.work_seconds
             self.trained_seconds = 0.0
         tqdm.write(f"epoch {epoch + 1}/{self.config.epochs} done (step {int(gan.step)})")
 

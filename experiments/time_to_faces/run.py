@@ -70,9 +70,14 @@ def run_recipe(name, flags, args):
     log.close()
     with open(os.path.join(args.outdir, f"{name}.log")) as file:
         text = file.read()
+    # The checkpoints on the --checkpoint_every grid and the last one (epoch ends add others).
     times = sorted((int(CHECKPOINT.search(p).group(1)), t) for p, t in seen.items())
+    times = [(step, t) for i, (step, t) in enumerate(times)
+             if step % args.checkpoint_every == 0 or i == len(times) - 1]
     return dict(workdir=workdir, elapsed=elapsed, stopped=stopped, returncode=process.returncode,
-                checkpoints=times, collapse_warning=("collapsed" in text or "stuck" in text))
+                checkpoints=times, collapse_warning=("collapsed" in text or "stuck" in text),
+                time_line=next((line for line in text.splitlines() if line.startswith("time: ")),
+                               ""))
 
 
 def checkpoint_generator(workdir, step, raw=False):
@@ -153,6 +158,9 @@ def main():
         ended = "SIGTERM at limit" if r["stopped"] else f"by itself (exit {r['returncode']})"
         print(f"| {name} | {ended} | {r['elapsed']:.0f} | {steps} | {r['final']:.1f} | "
               f"{r['final_raw_g']:.1f} | {'yes' if r['collapse_warning'] else 'no'} |")
+    print("\nper-epoch work, as each run reported it:")
+    for name, r in results.items():
+        print(f"{name}: {r['time_line'] or '(stopped before the end: no summary)'}")
     print("\nswd_avg against elapsed seconds:")
     for name, r in results.items():
         print(f"{name}: " + ", ".join(f"{t:.0f}s {v:.1f}" for t, v in r["curve"]))
