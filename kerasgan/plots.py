@@ -18,18 +18,16 @@ import struct
 import zlib
 from typing import Any, Iterable, Sequence
 
-import matplotlib
+import numpy as np
+import tensorflow as tf
+from absl import flags
+# Figures are matplotlib.figure.Figure objects rendered by savefig (Agg for PNG), never pyplot, so
+# importing this module leaves matplotlib's backend alone (a notebook's inline plots keep working).
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from absl import flags  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from kerasgan import cli  # noqa: E402
-from kerasgan.errors import RunError  # noqa: E402
-from kerasgan.fileio import write_atomic  # noqa: E402
+from kerasgan import cli
+from kerasgan.errors import RunError
+from kerasgan.fileio import write_atomic
 
 GRID_PADDING = 2
 GRID_PAD_VALUE = 0

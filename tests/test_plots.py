@@ -181,3 +181,24 @@ def test_cli_redraws_and_reports_a_missing_history_in_one_line(tmp_path):
     errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
     assert failed.returncode != 0 and len(errors) == 1 and "history.csv" in errors[0]
     assert "Traceback" not in failed.stderr
+
+
+def _import_probe(code):
+    """Runs `code` in a fresh interpreter whose matplotlib backend is preset to svg."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="svg")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
+def test_importing_the_training_library_leaves_the_matplotlib_backend_alone():
+    backend, = _import_probe("import matplotlib, kerasgan.train_lib, kerasgan.plots; "
+                             "print(matplotlib.get_backend())")
+    assert backend == "svg"
+
+
+def test_plots_draw_without_pyplot_under_any_backend(tmp_path):
+    out = tmp_path / "losses.png"
+    _import_probe(f"from kerasgan import plots; plots.plot_losses([], {str(out)!r})")
+    assert _decode(str(out)).ndim == 3
