@@ -20,12 +20,10 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
-from absl import flags
 # Figures are matplotlib.figure.Figure objects rendered by savefig (Agg for PNG), never pyplot, so
 # importing this module leaves matplotlib's backend alone (a notebook's inline plots keep working).
 from matplotlib.figure import Figure
 
-from kerasgan import cli
 from kerasgan.errors import RunError
 from kerasgan.fileio import write_atomic
 
@@ -353,17 +351,9 @@ def redraw(workdir: str, histograms: bool = True) -> list[str]:
     return written
 
 
-def main(argv: Sequence[str]) -> None:
-    del argv
-    for path in redraw(flags.FLAGS.workdir):
-        print(path)
-
-
-def _define_flags() -> None:
-    flags.DEFINE_string("workdir", None, "run directory to redraw (holds history.csv, samples/)")
-    flags.mark_flag_as_required("workdir")
-
-
 if __name__ == "__main__":
-    _define_flags()
-    cli.run(main)
+    # `python -m kerasgan.plots --workdir=RUN`: the command line lives in the entry-point module
+    # plots_main, imported only here, so this library never loads the CLI or its flags.
+    from kerasgan import plots_main
+
+    plots_main.run()

@@ -202,3 +202,10 @@ def test_plots_draw_without_pyplot_under_any_backend(tmp_path):
     out = tmp_path / "losses.png"
     _import_probe(f"from kerasgan import plots; plots.plot_losses([], {str(out)!r})")
     assert _decode(str(out)).ndim == 3
+
+
+def test_the_plots_library_does_not_load_the_command_line():
+    loaded = _import_probe("import sys, kerasgan.train_lib, kerasgan.plots; "
+                           "print(*sorted(m for m in sys.modules if m.startswith('kerasgan.')))")
+    assert "kerasgan.plots" in loaded and "kerasgan.train_lib" in loaded
+    assert "kerasgan.cli" not in loaded and "kerasgan.plots_main" not in loaded, loaded
