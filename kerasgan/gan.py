@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasgan import distribute, losses, networks
+from kerasgan import distribute, inference, losses, networks
 from kerasgan.config import TrainConfig
 from kerasgan.errors import ConfigError
 
@@ -83,8 +83,6 @@ class GAN:
         self._replica_fn = (tf.function(self._replica_step_at, jit_compile=True)
                             if self.jit_compile else self._replica_step_at)
         self._steps_fn = tf.function(self._distributed_steps)
-        self._generate_fn = tf.function(lambda z: self.generator(z, training=False),
-                                        reduce_retracing=True)
         self._d_fn = tf.function(lambda x: self.discriminator(x, training=False),
                                  reduce_retracing=True)
 
@@ -207,11 +205,8 @@ class GAN:
         return _g_metrics(g_loss, fake_logits)
 
     def generate(self, z, batch_size: int = 256) -> np.ndarray:
-        """Images in [-1, 1] for noise z (inference mode: batch-norm moving statistics, no dropout),
-        batch by batch through one compiled function."""
-        z = np.asarray(z, "float32")
-        return np.concatenate([self._generate_fn(z[i:i + batch_size]).numpy()
-                               for i in range(0, len(z), batch_size)])
+        """Images in [-1, 1] for noise z, in inference mode (inference.generate)."""
+        return inference.generate(self.generator, z, batch_size)
 
     def d_probabilities(self, images) -> np.ndarray:
         """D's probability that each image is real (inference mode)."""
