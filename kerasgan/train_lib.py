@@ -31,7 +31,8 @@ class TrainingDiverged(RunError):
 
 @dataclasses.dataclass
 class TrainResult:
-    """What a call of train_and_evaluate did: where it stopped and with which exit code."""
+    """What a call of train_and_evaluate did: where it stopped and with which exit code, and the
+    trained GAN (`result.gan.generate(z)`, `result.gan.generator`) for sampling without reloading."""
 
     workdir: str
     step: int
@@ -39,6 +40,7 @@ class TrainResult:
     status: str  # "finished", "already_finished" or "stopped" (SIGTERM/SIGINT)
     exit_code: int = 0
     skipped_steps: int = 0
+    gan: Optional[GAN] = dataclasses.field(default=None, repr=False, compare=False)
 
 
 def resolve_config(preset: str = "", overrides: Optional[dict[str, Any]] = None,
@@ -138,7 +140,7 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
             checkpointing.export_generator(gan.generator, generator_path)
         print(f"{workdir} already finished: {start_epoch} of {config.epochs} epochs, step {step}. "
               f"Raise --epochs to train further.")
-        return TrainResult(workdir, step, start_epoch, "already_finished")
+        return TrainResult(workdir, step, start_epoch, "already_finished", gan=gan)
 
     loop = _Loop(config, workdir, gan, checkpoint, source, steps_per_epoch)
     with GracefulStop() as stop:
@@ -146,7 +148,7 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
     if result.status == "finished":
         checkpointing.export_generator(gan.generator, generator_path)
         print(f"finished {config.epochs} epochs ({result.step} steps); generator: {generator_path}")
-    return result
+    return dataclasses.replace(result, gan=gan)
 
 
 def _steps_per_epoch(config: TrainConfig, num_examples: int) -> int:
