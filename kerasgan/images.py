@@ -1,4 +1,5 @@
-"""Image grids: NHWC batches as uint8 tiles, tiled into one picture that can be cut apart again.
+"""Image grids and animated GIFs: NHWC batches as uint8 tiles, tiled into one picture that can be
+cut apart again, or played as frames.
 
 The fixed-noise grids in samples/ are saved by save_image_grid, which stores the layout inside the
 PNG so that load_grid_tiles (the progression figures, the collapse check on resume) can cut any
@@ -7,14 +8,16 @@ saved grid back into its tiles. Everything is written atomically.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import struct
 import zlib
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from kerasgan.fileio import write_atomic
 
@@ -133,3 +136,45 @@ def _guess_layout(grid: np.ndarray) -> dict[str, int]:
                     "tile_width": side, "padding": pad}
     return {"count": 1, "ncols": 1, "tile_height": grid.shape[0], "tile_width": grid.shape[1],
             "padding": 0}
+
+
+# ---------------------------------------------------------------------------------------------
+# Animated GIFs (Pillow's writer: each frame gets its own adaptive 256-colour palette).
+
+def resize_tiles(tiles: np.ndarray, max_side: int = 0, min_side: int = 0) -> np.ndarray:
+    """uint8 NHWC tiles shrunk by an integer factor (box average) until the longer side is at most
+    max_side, or enlarged by an integer factor (nearest) until it is at least min_side."""
+    side = max(tiles.shape[1], tiles.shape[2])
+    if max_side and side > max_side:
+        factor = math.ceil(side / max_side)
+        count, height, width, channels = tiles.shape
+        height, width = height // factor * factor, width // factor * factor
+        blocks = tiles[:, :height, :width].reshape(count, height // factor, factor,
+                                                   width // factor, factor, channels)
+        return np.round(blocks.mean(axis=(2, 4))).astype(np.uint8)
+    if min_side and side < min_side:
+        factor = math.ceil(min_side / side)
+        return tiles.repeat(factor, axis=1).repeat(factor, axis=2)
+    return tiles
+
+
+def encode_gif(frames: Sequence[np.ndarray], frame_ms: int = 150, last_frame_ms: int = 0,
+               loop: int = 0) -> bytes:
+    """An animated GIF of equally sized uint8 HxWx3 frames: frame_ms each (the last one
+    last_frame_ms when given), repeated forever (loop=0)."""
+    if not len(frames):
+        raise ValueError("a GIF needs at least one frame")
+    pictures = [Image.fromarray(np.asarray(frame, np.uint8)).convert(
+        "P", palette=Image.Palette.ADAPTIVE, colors=256) for frame in frames]
+    durations = [frame_ms] * len(pictures)
+    durations[-1] = last_frame_ms or frame_ms
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:],
+                     duration=durations, loop=loop, disposal=1)
+    return buffer.getvalue()
+
+
+def save_gif(frames: Sequence[np.ndarray], path: str, frame_ms: int = 150,
+             last_frame_ms: int = 0) -> None:
+    """encode_gif(frames, ...) written atomically to path."""
+    write_atomic(path, encode_gif(frames, frame_ms, last_frame_ms))

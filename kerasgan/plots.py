@@ -23,7 +23,8 @@ from matplotlib.figure import Figure
 from kerasgan.errors import RunError
 from kerasgan.fileio import write_atomic
 from kerasgan.images import (GRID_PAD_VALUE, GRID_PADDING, grid_columns,  # noqa: F401
-                             image_grid, load_grid_tiles, save_image_grid, to_uint8)
+                             image_grid, load_grid_tiles, resize_tiles, save_gif,
+                             save_image_grid, to_uint8)
 from kerasgan.monitoring import read_history
 
 _EPOCH_FILE = re.compile(r"epoch_(\d+)\.png$")
@@ -166,6 +167,28 @@ def plot_progression(sample_paths: Sequence[str], path: str, max_rows: int = 8,
     save_figure(_image_figure(picture, centers, labels), path)
 
 
+def progression_frames(sample_paths: Sequence[str], max_frames: int = 64, num_samples: int = 16,
+                       max_tile: int = 64) -> list[np.ndarray]:
+    """The frames of progression.gif: for at most max_frames evenly chosen epochs (first and last
+    included), the first num_samples tiles of that epoch's grid, shrunk to at most max_tile
+    pixels, in a square-ish grid."""
+    if not sample_paths:
+        raise ValueError("the progression GIF needs at least one saved sample grid")
+    ordered = sorted(sample_paths, key=lambda p: (epoch_of(p) is None, epoch_of(p) or 0, p))
+    chosen = [ordered[i] for i in choose_evenly(len(ordered), max_frames)]
+    tiles = [resize_tiles(load_grid_tiles(p)[:num_samples], max_side=max_tile) for p in chosen]
+    count = min(len(t) for t in tiles)  # grids of a resumed run may differ in size
+    return [image_grid(t[:count]) for t in tiles]
+
+
+def save_progression_gif(sample_paths: Sequence[str], path: str, max_frames: int = 64,
+                         num_samples: int = 16, max_tile: int = 64) -> None:
+    """The fixed-noise samples epoch by epoch as an animated GIF (as the TensorFlow DCGAN tutorial
+    makes): 200 ms per epoch, the last epoch held for 2 s, looping."""
+    frames = progression_frames(sample_paths, max_frames, num_samples, max_tile)
+    save_gif(frames, path, frame_ms=200, last_frame_ms=2000)
+
+
 def _image_figure(picture: np.ndarray, centers: Iterable[float], labels: list[str]) -> Figure:
     """A figure showing `picture` pixel-sharp (small tiles enlarged), with row labels at left."""
     dpi, label_inches = 100, 1.0
@@ -187,8 +210,9 @@ def _image_figure(picture: np.ndarray, centers: Iterable[float], labels: list[st
 # Redraw from a run directory.
 
 def redraw(workdir: str, histograms: bool = True) -> list[str]:
-    """Rebuilds plots/losses.png, plots/progression.png and (with histograms) every epoch's
-    D-output histogram from the plots/d_outputs_epoch_NNNN.npz the run kept; returns the paths."""
+    """Rebuilds plots/losses.png, plots/progression.png, plots/progression.gif and (with
+    histograms) every epoch's D-output histogram from the plots/d_outputs_epoch_NNNN.npz the run
+    kept; returns the paths."""
     history_path = os.path.join(workdir, "history.csv")
     if not os.path.isfile(history_path):
         raise RunError(f"{history_path} not found: --workdir must be a kerasgan run directory "
@@ -199,6 +223,8 @@ def redraw(workdir: str, histograms: bool = True) -> list[str]:
     if samples:
         written.append(os.path.join(workdir, "plots", "progression.png"))
         plot_progression(samples, written[-1])
+        written.append(os.path.join(workdir, "plots", "progression.gif"))
+        save_progression_gif(samples, written[-1])
     kept = glob.glob(os.path.join(workdir, "plots", "d_outputs_epoch_*.npz")) if histograms else []
     for outputs in sorted(kept):
         epoch = int(re.search(r"(\d+)\.npz$", outputs).group(1))

@@ -66,7 +66,8 @@ def test_two_epoch_run_writes_every_run_directory_file(finished_run):
     assert (result.status, result.step, result.epoch) == ("finished", 6, 2)
     for name in ("config.json", "history.csv", "generator.keras", "model_summary.txt",
                  "samples/epoch_0001.png", "samples/epoch_0002.png", "plots/losses.png",
-                 "plots/progression.png", "plots/d_output_hist_epoch_0002.png",
+                 "plots/progression.png", "plots/progression.gif",
+                 "plots/d_output_hist_epoch_0002.png",
                  "checkpoints/checkpoint"):
         assert os.path.isfile(os.path.join(workdir, name)), name
     assert os.listdir(os.path.join(workdir, "tensorboard"))
