@@ -34,8 +34,8 @@ def _top_level_imports(name):
 
 
 def test_every_module_is_documented_once():
-    modules = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "kerasgan", "*.py"))
-                     if not p.endswith("__init__.py"))
+    paths = glob.glob(os.path.join(ROOT, "kerasgan", "*.py"))
+    modules = sorted(os.path.basename(p)[:-3] for p in paths if not p.endswith("__init__.py"))
     order = _documented_order()
     assert sorted(order) == modules
 
