@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasgan import augment, distribute, ema, losses, networks
+from kerasgan import augment, distribute, ema, inference, losses, networks
 from kerasgan.config import TrainConfig, parse_augment, parse_augment_p
 from kerasgan.errors import ConfigError
 
@@ -101,7 +101,6 @@ class GAN:
         self._replica_fn = (tf.function(self._replica_step_at, jit_compile=True)
                             if self.jit_compile else self._replica_step_at)
         self._steps_fn = tf.function(self._distributed_steps)
-        self._generate_fns = {}
         self._d_fn = tf.function(lambda x: self.discriminator(x, training=False),
                                  reduce_retracing=True)
 
@@ -293,16 +292,9 @@ class GAN:
         return _g_metrics(g_loss, fake_logits)
 
     def generate(self, z, batch_size: int = 256) -> np.ndarray:
-        """Images in [-1, 1] for noise z (inference mode: batch-norm moving statistics, no dropout),
-        batch by batch through one compiled function."""
-        z = np.asarray(z, "float32")
-        model = self.inference_generator
-        if model.name not in self._generate_fns:
-            self._generate_fns[model.name] = tf.function(
-                lambda batch: model(batch, training=False), reduce_retracing=True)
-        generate_fn = self._generate_fns[model.name]
-        return np.concatenate([generate_fn(z[i:i + batch_size]).numpy()
-                               for i in range(0, len(z), batch_size)])
+        """Images in [-1, 1] for noise z from the inference generator (G's average when --g_ema
+        is on), in inference mode (inference.generate)."""
+        return inference.generate(self.inference_generator, z, batch_size)
 
     def d_probabilities(self, images) -> np.ndarray:
         """D's probability that each image is real (inference mode)."""

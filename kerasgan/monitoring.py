@@ -3,6 +3,7 @@
 Losses alone do not say whether a GAN learns or collapses, so a run keeps every signal in its
 run directory: per-step metrics in history.csv (what `plots` draws), TensorBoard events under
 RUN/tensorboard, and a one-time warning when D wins outright or the samples stop differing.
+History writes history.csv and read_history reads it back (for `plots` and notebooks).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import tensorflow as tf
 from scipy.spatial import distance
 from tensorflow.core.framework import summary_pb2
 
-from kerasgan import plots
 from kerasgan.gan import METRIC_NAMES
 from kerasgan.fileio import write_atomic
+from kerasgan.images import image_grid
 
 
 
@@ -30,6 +31,27 @@ def history_columns(metric_names: Sequence[str]) -> tuple[str, ...]:
 
 
 HISTORY_COLUMNS = history_columns(METRIC_NAMES)
+
+
+def parse_value(text: str) -> int | float | str | None:
+    """A CSV cell back as a number: int when it looks like one, float otherwise, None if blank."""
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def read_history(path: str) -> list[dict[str, Any]]:
+    """The rows of a history.csv, with numbers parsed back (blank cells are None)."""
+    with open(path, newline="", encoding="utf-8") as file:
+        return [{key: parse_value(value or "") for key, value in row.items()}
+                for row in csv.DictReader(file)]
 
 
 def _scalar(value: Any) -> Any:
@@ -97,7 +119,7 @@ class History:
         """All rows in the file, numbers parsed back (blank cells are None)."""
         if not self._file.closed:
             self._file.flush()
-        return plots.read_history(self.path)
+        return read_history(self.path)
 
     def close(self) -> None:
         if not self._file.closed:
@@ -199,7 +221,7 @@ class SummaryWriter:
 
     def image(self, step: int, name: str, images: Any) -> None:
         """A batch (float [-1, 1] or uint8, NHWC) as one grid image, as in samples/."""
-        grid = plots.image_grid(images)
+        grid = image_grid(images)
         png = tf.io.encode_png(grid).numpy()
         tensor = tf.constant([str(grid.shape[1]).encode(), str(grid.shape[0]).encode(), png])
         with self._writer.as_default():

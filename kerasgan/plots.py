@@ -1,179 +1,33 @@
-"""Pictures of a run: image grids, loss curves, discriminator-output histograms, progression strip.
+"""Pictures of a run: loss curves, discriminator-output histograms, progression strip and GIF.
 
 Everything here reads or writes files in the run directory and nothing else, so it works the same
 during training and afterwards (`python -m kerasgan.plots --workdir=RUN` redraws from the files).
-Every file is written atomically: a reader never sees half a PNG or half a CSV.
+Every file is written atomically: a reader never sees half a PNG or half a CSV. The image-grid
+functions live in `images` and are re-exported here (plots.save_image_grid, plots.image_grid, ...).
 """
 
 from __future__ import annotations
 
-import csv
 import glob
 import io
-import json
 import math
 import os
 import re
-import struct
-import zlib
 from typing import Any, Iterable, Sequence
 
-import matplotlib
+import numpy as np
+# Figures are matplotlib.figure.Figure objects rendered by savefig (Agg for PNG), never pyplot, so
+# importing this module leaves matplotlib's backend alone (a notebook's inline plots keep working).
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
+from kerasgan.errors import RunError
+from kerasgan.fileio import write_atomic
+from kerasgan.images import (GRID_PAD_VALUE, GRID_PADDING, grid_columns,  # noqa: F401
+                             image_grid, load_grid_tiles, resize_tiles, save_gif,
+                             save_image_grid, to_uint8)
+from kerasgan.monitoring import read_history
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from absl import flags  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from kerasgan import cli  # noqa: E402
-from kerasgan.errors import RunError  # noqa: E402
-from kerasgan.fileio import write_atomic  # noqa: E402
-
-GRID_PADDING = 2
-GRID_PAD_VALUE = 0
-# The grid layout travels inside the PNG (a standard tEXt chunk) so progression.png can cut the
-# tiles back out of any saved grid, whatever its tile size or column count.
-_GRID_KEY = b"kerasgan:grid"
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _EPOCH_FILE = re.compile(r"epoch_(\d+)\.png$")
-
-
-# ---------------------------------------------------------------------------------------------
-# Files.
-
-def parse_value(text: str) -> int | float | str | None:
-    """A CSV cell back as a number: int when it looks like one, float otherwise, None if blank."""
-    if text == "":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def read_history(path: str) -> list[dict[str, Any]]:
-    """The rows of a history.csv, with numbers parsed back (blank cells are None)."""
-    with open(path, newline="", encoding="utf-8") as file:
-        return [{key: parse_value(value or "") for key, value in row.items()}
-                for row in csv.DictReader(file)]
-
-
-# ---------------------------------------------------------------------------------------------
-# Image grids.
-
-def to_uint8(images: Any) -> np.ndarray:
-    """NHWC images as uint8 with 3 channels; floats are taken to be in [-1, 1]."""
-    array = np.asarray(images)
-    if array.ndim != 4 or array.shape[0] == 0:
-        raise ValueError(f"expected a non-empty NHWC batch of images, got shape {array.shape}")
-    if array.dtype != np.uint8:
-        array = np.nan_to_num(array.astype(np.float32), nan=0.0)
-        array = np.clip(np.round((array + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    channels = array.shape[-1]
-    if channels == 1:
-        array = np.repeat(array, 3, axis=-1)
-    elif channels == 4:
-        array = array[..., :3]
-    elif channels != 3:
-        raise ValueError(f"expected 1, 3 or 4 channels, got {channels}")
-    return array
-
-
-def grid_columns(count: int) -> int:
-    """The default column count: the smallest square that holds `count` tiles."""
-    return max(1, math.ceil(math.sqrt(count)))
-
-
-def image_grid(images: Any, ncols: int | None = None) -> np.ndarray:
-    """Tiles a batch into one uint8 HxWx3 image, GRID_PADDING pixels around and between tiles."""
-    tiles = to_uint8(images)
-    count, height, width, _ = tiles.shape
-    ncols = min(ncols or grid_columns(count), count)
-    nrows = math.ceil(count / ncols)
-    pad = GRID_PADDING
-    grid = np.full((pad + nrows * (height + pad), pad + ncols * (width + pad), 3),
-                   GRID_PAD_VALUE, dtype=np.uint8)
-    for index, tile in enumerate(tiles):
-        top = pad + (index // ncols) * (height + pad)
-        left = pad + (index % ncols) * (width + pad)
-        grid[top:top + height, left:left + width] = tile
-    return grid
-
-
-def save_image_grid(images: Any, path: str, ncols: int | None = None) -> None:
-    """Saves image_grid(images) as a PNG that remembers its layout (see load_grid_tiles)."""
-    tiles = to_uint8(images)
-    count, height, width, _ = tiles.shape
-    ncols = min(ncols or grid_columns(count), count)
-    png = tf.io.encode_png(image_grid(tiles, ncols)).numpy()
-    layout = {"count": count, "ncols": ncols, "tile_height": height, "tile_width": width,
-              "padding": GRID_PADDING}
-    write_atomic(path, _with_text_chunk(png, _GRID_KEY, json.dumps(layout).encode("latin-1")))
-
-
-def load_grid_tiles(path: str) -> np.ndarray:
-    """Cuts a grid PNG written by save_image_grid back into its NHWC uint8 tiles."""
-    with open(path, "rb") as file:
-        png = file.read()
-    grid = tf.io.decode_png(png, channels=3).numpy()
-    text = _read_text_chunk(png, _GRID_KEY)
-    layout = json.loads(text) if text is not None else _guess_layout(grid)
-    pad, height, width = layout["padding"], layout["tile_height"], layout["tile_width"]
-    ncols = layout["ncols"]
-    tiles = []
-    for index in range(layout["count"]):
-        top = pad + (index // ncols) * (height + pad)
-        left = pad + (index % ncols) * (width + pad)
-        tiles.append(grid[top:top + height, left:left + width])
-    return np.stack(tiles)
-
-
-def _with_text_chunk(png: bytes, key: bytes, text: bytes) -> bytes:
-    body = key + b"\0" + text
-    chunk = (struct.pack(">I", len(body)) + b"tEXt" + body
-             + struct.pack(">I", zlib.crc32(b"tEXt" + body) & 0xFFFFFFFF))
-    end_of_header = len(_PNG_SIGNATURE) + 8 + 13 + 4
-    return png[:end_of_header] + chunk + png[end_of_header:]
-
-
-def _read_text_chunk(png: bytes, key: bytes) -> str | None:
-    offset = len(_PNG_SIGNATURE)
-    while offset + 8 <= len(png):
-        length, kind = struct.unpack(">I4s", png[offset:offset + 8])
-        if kind == b"IDAT":
-            return None
-        body = png[offset + 8:offset + 8 + length]
-        if kind == b"tEXt" and body.startswith(key + b"\0"):
-            return body[len(key) + 1:].decode("latin-1")
-        offset += 12 + length
-    return None
-
-
-def _guess_layout(grid: np.ndarray) -> dict[str, int]:
-    """For grids saved elsewhere: the smallest square tile whose padding lines are all padding.
-
-    Smaller candidates would put padding lines through real tiles, which are rarely all padding.
-    """
-    pad = GRID_PADDING
-    rows_h, cols_w = grid.shape[0] - pad, grid.shape[1] - pad
-    for side in range(2, min(rows_h, cols_w) - pad + 1):
-        step = side + pad
-        if rows_h % step or cols_w % step:
-            continue
-        lines_r = np.concatenate([np.arange(r, r + pad) for r in range(0, grid.shape[0], step)])
-        lines_c = np.concatenate([np.arange(c, c + pad) for c in range(0, grid.shape[1], step)])
-        if (grid[lines_r] == GRID_PAD_VALUE).all() and (grid[:, lines_c] == GRID_PAD_VALUE).all():
-            ncols, nrows = cols_w // step, rows_h // step
-            return {"count": ncols * nrows, "ncols": ncols, "tile_height": side,
-                    "tile_width": side, "padding": pad}
-    return {"count": 1, "ncols": 1, "tile_height": grid.shape[0], "tile_width": grid.shape[1],
-            "padding": 0}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,6 +167,29 @@ def plot_progression(sample_paths: Sequence[str], path: str, max_rows: int = 8,
     save_figure(_image_figure(picture, centers, labels), path)
 
 
+def progression_frames(sample_paths: Sequence[str], max_frames: int = 64, num_samples: int = 16,
+                       max_tile: int = 48) -> list[np.ndarray]:
+    """The frames of progression.gif: for at most max_frames evenly chosen epochs (first and last
+    included), the first num_samples tiles of that epoch's grid, shrunk by an integer factor to
+    at most max_tile pixels (128 px faces become 43 px), in a square-ish grid: about 20-40 KB a
+    frame, so a 64-frame GIF stays within 1-3 MB."""
+    if not sample_paths:
+        raise ValueError("the progression GIF needs at least one saved sample grid")
+    ordered = sorted(sample_paths, key=lambda p: (epoch_of(p) is None, epoch_of(p) or 0, p))
+    chosen = [ordered[i] for i in choose_evenly(len(ordered), max_frames)]
+    tiles = [resize_tiles(load_grid_tiles(p)[:num_samples], max_side=max_tile) for p in chosen]
+    count = min(len(t) for t in tiles)  # grids of a resumed run may differ in size
+    return [image_grid(t[:count]) for t in tiles]
+
+
+def save_progression_gif(sample_paths: Sequence[str], path: str, max_frames: int = 64,
+                         num_samples: int = 16, max_tile: int = 48) -> None:
+    """The fixed-noise samples epoch by epoch as an animated GIF (as the TensorFlow DCGAN tutorial
+    makes): 200 ms per epoch, the last epoch held for 2 s, looping."""
+    frames = progression_frames(sample_paths, max_frames, num_samples, max_tile)
+    save_gif(frames, path, frame_ms=200, last_frame_ms=2000)
+
+
 def _image_figure(picture: np.ndarray, centers: Iterable[float], labels: list[str]) -> Figure:
     """A figure showing `picture` pixel-sharp (small tiles enlarged), with row labels at left."""
     dpi, label_inches = 100, 1.0
@@ -334,8 +211,9 @@ def _image_figure(picture: np.ndarray, centers: Iterable[float], labels: list[st
 # Redraw from a run directory.
 
 def redraw(workdir: str, histograms: bool = True) -> list[str]:
-    """Rebuilds plots/losses.png, plots/progression.png and (with histograms) every epoch's
-    D-output histogram from the plots/d_outputs_epoch_NNNN.npz the run kept; returns the paths."""
+    """Rebuilds plots/losses.png, plots/progression.png, plots/progression.gif and (with
+    histograms) every epoch's D-output histogram from the plots/d_outputs_epoch_NNNN.npz the run
+    kept; returns the paths."""
     history_path = os.path.join(workdir, "history.csv")
     if not os.path.isfile(history_path):
         raise RunError(f"{history_path} not found: --workdir must be a kerasgan run directory "
@@ -346,6 +224,8 @@ def redraw(workdir: str, histograms: bool = True) -> list[str]:
     if samples:
         written.append(os.path.join(workdir, "plots", "progression.png"))
         plot_progression(samples, written[-1])
+        written.append(os.path.join(workdir, "plots", "progression.gif"))
+        save_progression_gif(samples, written[-1])
     kept = glob.glob(os.path.join(workdir, "plots", "d_outputs_epoch_*.npz")) if histograms else []
     for outputs in sorted(kept):
         epoch = int(re.search(r"(\d+)\.npz$", outputs).group(1))
@@ -355,17 +235,9 @@ def redraw(workdir: str, histograms: bool = True) -> list[str]:
     return written
 
 
-def main(argv: Sequence[str]) -> None:
-    del argv
-    for path in redraw(flags.FLAGS.workdir):
-        print(path)
-
-
-def _define_flags() -> None:
-    flags.DEFINE_string("workdir", None, "run directory to redraw (holds history.csv, samples/)")
-    flags.mark_flag_as_required("workdir")
-
-
 if __name__ == "__main__":
-    _define_flags()
-    cli.run(main)
+    # `python -m kerasgan.plots --workdir=RUN`: the command line lives in the entry-point module
+    # plots_main, imported only here, so this library never loads the CLI or its flags.
+    from kerasgan import plots_main
+
+    plots_main.run()

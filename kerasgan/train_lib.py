@@ -31,7 +31,8 @@ class TrainingDiverged(RunError):
 
 @dataclasses.dataclass
 class TrainResult:
-    """What a call of train_and_evaluate did: where it stopped and with which exit code."""
+    """What a call of train_and_evaluate did: where it stopped and with which exit code, and the
+    trained GAN (`result.gan.generate(z)`, `result.gan.generator`) for sampling without reloading."""
 
     workdir: str
     step: int
@@ -39,7 +40,7 @@ class TrainResult:
     status: str  # "finished", "already_finished" or "stopped" (SIGTERM/SIGINT)
     exit_code: int = 0
     skipped_steps: int = 0
-    gan: Optional[GAN] = dataclasses.field(default=None, repr=False)  # the trained state
+    gan: Optional[GAN] = dataclasses.field(default=None, repr=False, compare=False)
 
 
 def resolve_config(preset: str = "", overrides: Optional[dict[str, Any]] = None,
@@ -145,10 +146,9 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
     loop = _Loop(config, workdir, gan, checkpoint, source, steps_per_epoch)
     with GracefulStop() as stop:
         result = loop.run(stop)
-    result.gan = gan
     if result.status == "finished":
         print(f"finished {config.epochs} epochs ({result.step} steps); generator: {generator_path}")
-    return result
+    return dataclasses.replace(result, gan=gan)
 
 
 def _steps_per_epoch(config: TrainConfig, num_examples: int) -> int:

@@ -29,6 +29,14 @@ def test_history_round_trip(tmp_path):
     assert list(rows[0]) == list(monitoring.HISTORY_COLUMNS)
 
 
+def test_read_history_parses_a_closed_file_cell_by_cell(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,step,d_loss,note\n1,5,0.25,\n2,10,nan,text\n")
+    rows = monitoring.read_history(str(path))
+    assert rows[0] == {"epoch": 1, "step": 5, "d_loss": 0.25, "note": None}
+    assert math.isnan(rows[1]["d_loss"]) and rows[1]["note"] == "text"
+
+
 def test_history_header_written_once_across_reopen(tmp_path):
     path = str(tmp_path / "history.csv")
     for step in (1, 2):

@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
-from kerasgan import fileio, plots
+from kerasgan import fileio, images, plots
 
 
 def _images(count, size=8, seed=0):
@@ -130,6 +131,35 @@ def test_plot_progression_writes_a_png(tmp_path):
     assert _decode(path).shape[1] > 100
 
 
+def test_progression_frames_are_evenly_chosen_epochs_first_tiles_shrunk(tmp_path):
+    paths = _write_samples(tmp_path, range(1, 13), count=9, size=8)
+    frames = plots.progression_frames(paths[::-1], max_frames=4, num_samples=4, max_tile=4)
+    assert len(frames) == 4
+    for frame, epoch in zip(frames, (1, 5, 8, 12)):
+        tiles = plots.to_uint8(_images(9, size=8, seed=epoch)[:4]).astype(np.float64)
+        shrunk = np.round(tiles.reshape(4, 4, 2, 4, 2, 3).mean(axis=(2, 4))).astype(np.uint8)
+        np.testing.assert_array_equal(frame, plots.image_grid(shrunk))  # 2x2 tiles of 4 px
+        assert frame.shape == (2 + 2 * 6, 2 + 2 * 6, 3)
+
+
+def test_progression_gif_plays_one_frame_per_epoch_and_holds_the_last(tmp_path):
+    path = str(tmp_path / "plots" / "progression.gif")
+    plots.save_progression_gif(_write_samples(tmp_path, (1, 2, 3), size=8), path, max_tile=8)
+    with Image.open(path) as gif:
+        durations = []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            durations.append(gif.info["duration"])
+        assert gif.size == (2 + 3 * 10, 2 + 3 * 10) and gif.info["loop"] == 0
+    assert durations == [200, 200, 2000]
+    assert not [name for name in os.listdir(tmp_path / "plots") if name != "progression.gif"]
+
+
+def test_progression_gif_needs_a_sample_grid(tmp_path):
+    with pytest.raises(ValueError, match="at least one saved sample grid"):
+        plots.save_progression_gif([], str(tmp_path / "progression.gif"))
+
+
 def test_redraw_writes_losses_and_progression(tmp_path):
     from kerasgan import monitoring
 
@@ -138,8 +168,11 @@ def test_redraw_writes_losses_and_progression(tmp_path):
             history.append(row)
     _write_samples(tmp_path, (1, 2, 3))
     written = plots.redraw(str(tmp_path))
-    assert [os.path.basename(p) for p in written] == ["losses.png", "progression.png"]
-    assert all(_decode(p).ndim == 3 for p in written)
+    assert [os.path.basename(p) for p in written] == ["losses.png", "progression.png",
+                                                      "progression.gif"]
+    assert all(_decode(p).ndim == 3 for p in written[:2])
+    with Image.open(written[2]) as gif:
+        assert gif.n_frames == 3
 
 
 def test_redraw_rebuilds_the_d_output_histograms_from_the_kept_outputs(tmp_path):
@@ -177,7 +210,51 @@ def test_cli_redraws_and_reports_a_missing_history_in_one_line(tmp_path):
     done = _cli(f"--workdir={run}")
     assert done.returncode == 0, done.stderr
     assert _decode(str(run / "plots" / "progression.png")).ndim == 3
+    with Image.open(run / "plots" / "progression.gif") as gif:
+        assert gif.n_frames == 2
     failed = _cli(f"--workdir={tmp_path / 'missing'}")
     errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
     assert failed.returncode != 0 and len(errors) == 1 and "history.csv" in errors[0]
     assert "Traceback" not in failed.stderr
+
+
+def test_resize_tiles_averages_blocks_down_and_repeats_pixels_up():
+    tiles = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
+    down = images.resize_tiles(tiles, max_side=2)
+    np.testing.assert_array_equal(down[1, 0, 1], np.round(tiles[1, :2, 2:].mean(axis=(0, 1))))
+    up = images.resize_tiles(tiles, min_side=10)
+    assert up.shape == (2, 12, 12, 3) and (up[0, :3, :3] == tiles[0, 0, 0]).all()
+    assert images.resize_tiles(tiles, max_side=4, min_side=4) is tiles
+
+
+def test_encode_gif_refuses_no_frames():
+    with pytest.raises(ValueError, match="at least one frame"):
+        images.encode_gif([])
+
+
+def _import_probe(code):
+    """Runs `code` in a fresh interpreter whose matplotlib backend is preset to svg."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="svg")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
+def test_importing_the_training_library_leaves_the_matplotlib_backend_alone():
+    backend, = _import_probe("import matplotlib, kerasgan.train_lib, kerasgan.plots; "
+                             "print(matplotlib.get_backend())")
+    assert backend == "svg"
+
+
+def test_plots_draw_without_pyplot_under_any_backend(tmp_path):
+    out = tmp_path / "losses.png"
+    _import_probe(f"from kerasgan import plots; plots.plot_losses([], {str(out)!r})")
+    assert _decode(str(out)).ndim == 3
+
+
+def test_the_plots_library_does_not_load_the_command_line():
+    loaded = _import_probe("import sys, kerasgan.train_lib, kerasgan.plots; "
+                           "print(*sorted(m for m in sys.modules if m.startswith('kerasgan.')))")
+    assert "kerasgan.plots" in loaded and "kerasgan.train_lib" in loaded
+    assert "kerasgan.cli" not in loaded and "kerasgan.plots_main" not in loaded, loaded

@@ -66,12 +66,24 @@ def test_two_epoch_run_writes_every_run_directory_file(finished_run):
     assert (result.status, result.step, result.epoch) == ("finished", 6, 2)
     for name in ("config.json", "history.csv", "generator.keras", "model_summary.txt",
                  "samples/epoch_0001.png", "samples/epoch_0002.png", "plots/losses.png",
-                 "plots/progression.png", "plots/d_output_hist_epoch_0002.png",
+                 "plots/progression.png", "plots/progression.gif",
+                 "plots/d_output_hist_epoch_0002.png",
                  "checkpoints/checkpoint"):
         assert os.path.isfile(os.path.join(workdir, name)), name
     assert os.listdir(os.path.join(workdir, "tensorboard"))
     grid = tf.io.decode_png(tf.io.read_file(os.path.join(workdir, "samples/epoch_0002.png")))
     assert grid.shape[-1] == 3
+
+
+def test_the_result_hands_back_the_trained_gan(finished_run):
+    from kerasgan import plots
+    from kerasgan.gan import fixed_noise
+
+    config, workdir, result = finished_run
+    assert int(result.gan.step) == 6 and "gan=" not in repr(result)
+    last_grid = plots.load_grid_tiles(os.path.join(workdir, "samples/epoch_0002.png"))
+    np.testing.assert_array_equal(plots.to_uint8(result.gan.generate(fixed_noise(config))),
+                                  last_grid)
 
 
 def test_config_json_rebuilds_the_run(finished_run):
@@ -93,6 +105,7 @@ def test_rerunning_a_finished_run_says_so(finished_run, capsys):
     config, workdir, _ = finished_run
     result = train_lib.train_and_evaluate(config)
     assert (result.status, result.exit_code, result.step) == ("already_finished", 0, 6)
+    assert int(result.gan.step) == 6  # restored from the last checkpoint
     assert "already finished" in capsys.readouterr().out
 
 

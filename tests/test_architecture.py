@@ -1,0 +1,71 @@
+"""docs/architecture.md lists every kerasgan module, lower to higher, as the imports really go."""
+
+import ast
+import glob
+import os
+import re
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _documented_order():
+    with open(os.path.join(ROOT, "docs", "architecture.md"), encoding="utf-8") as file:
+        text = file.read()
+    table = text.split("## Modules, lower to higher", 1)[1].split("\n## ", 1)[0]
+    order = []
+    for row in re.findall(r"^\| (`[^|]+) \|", table, re.M):
+        order.extend(re.findall(r"`(\w+)`", row))
+    return order
+
+
+def _top_level_imports(name):
+    """kerasgan modules imported at module level (not inside functions or `if __name__`)."""
+    with open(os.path.join(ROOT, "kerasgan", f"{name}.py"), encoding="utf-8") as file:
+        tree = ast.parse(file.read())
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "kerasgan":
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kerasgan."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("kerasgan."))
+    return found
+
+
+def test_every_module_is_documented_once():
+    paths = glob.glob(os.path.join(ROOT, "kerasgan", "*.py"))
+    modules = sorted(os.path.basename(p)[:-3] for p in paths if not p.endswith("__init__.py"))
+    order = _documented_order()
+    assert sorted(order) == modules
+
+
+def test_modules_import_only_modules_listed_above_them():
+    order = _documented_order()
+    upward = {name: sorted(imported for imported in _top_level_imports(name)
+                           if order.index(imported) >= order.index(name))
+              for name in order}
+    assert {name: found for name, found in upward.items() if found} == {}
+
+
+def _user_facing_files():
+    paths = [os.path.join(ROOT, "README.md")]
+    for folder in ("docs", "experiments", "notebooks"):
+        paths += glob.glob(os.path.join(ROOT, folder, "**", "*.md"), recursive=True)
+    return paths
+
+
+def test_user_facing_files_point_only_inside_the_repository():
+    outside = []
+    for path in _user_facing_files():
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+        if "../shared" in text or "shared/design" in text:
+            outside.append(f"{path}: mentions the project's shared folder")
+        for target in re.findall(r"\]\(([^)#\s]+)", text):
+            if re.match(r"[a-z]+://|mailto:", target):
+                continue
+            resolved = os.path.normpath(os.path.join(os.path.dirname(path), target))
+            if not resolved.startswith(ROOT + os.sep) or not os.path.exists(resolved):
+                outside.append(f"{path}: link {target}")
+    assert outside == []
