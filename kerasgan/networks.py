@@ -118,8 +118,9 @@ class Discriminator(keras.Model):
         channels: width of the last feature map (halved per stage towards the image); 0 for
             the reference widths (64, 128, ... up to 512).
         norm: "spectral" wraps every convolution and the logit layer in spectral normalisation
-            (Miyato et al. 2018), bounding D's Lipschitz constant, and replaces the `dcgan`
-            family's batch norm in D (as in the SN-GAN discriminator); "none" leaves them plain.
+            (Miyato et al. 2018), bounding D's Lipschitz constant; "none" leaves them plain.
+            Batch norm stays: on the 32 px quick-start recipe, dropping it as the SN-GAN
+            discriminator does gave swd_avg 46.8 against 24.1 with it (experiments/time_to_faces).
         **kwargs: passed to keras.Model.
     """
 
@@ -143,7 +144,7 @@ class Discriminator(keras.Model):
             blocks.append(wrap(layers.Conv2D(width, 5 if seed else 4, strides=2,
                                              padding="same", use_bias=seed or i == 0,
                                              kernel_initializer=init)))
-            if not seed and i > 0 and norm != "spectral":
+            if not seed and i > 0:
                 blocks.append(FusedBatchNormalization(momentum=_BN_MOMENTUM,
                                                       synchronized=sync_batchnorm))
             blocks.append(layers.LeakyReLU(negative_slope=0.2))
