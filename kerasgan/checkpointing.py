@@ -8,7 +8,6 @@ and the same dropout masks as one that never stopped.
 
 from __future__ import annotations
 
-import json
 import os
 import zipfile
 from typing import Optional
@@ -16,16 +15,12 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
+from kerasgan import rundir
 from kerasgan.config import TrainConfig
-from kerasgan.errors import ConfigError, RunError
-from kerasgan.fileio import atomic_target, write_atomic
+from kerasgan.errors import RunError
+from kerasgan.fileio import atomic_target
 from kerasgan.gan import GAN
 from kerasgan.networks import Generator
-
-CONFIG_FILE = "config.json"
-CHECKPOINT_DIR = "checkpoints"
-GENERATOR_FILE = "generator.keras"
-
 
 class RunCheckpoint:
     """The checkpoints of one run directory.
@@ -45,7 +40,7 @@ class RunCheckpoint:
             step=gan.step, epoch=gan.epoch, batch_in_epoch=gan.batch_in_epoch,
             noise=gan.noise, seed_generators=seed_states)
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=max_to_keep)
+            self.checkpoint, rundir.path(workdir, rundir.CHECKPOINT_DIR), max_to_keep=max_to_keep)
 
     def save(self) -> str:
         return self.manager.save(checkpoint_number=int(self.gan.step))
@@ -77,22 +72,6 @@ def _restore_newest_readable(manager: tf.train.CheckpointManager, partial: bool)
     return None
 
 
-def write_config(config: TrainConfig, workdir: str) -> None:
-    write_atomic(os.path.join(workdir, CONFIG_FILE), config.to_json())
-
-
-def read_config(workdir: str) -> TrainConfig:
-    """The config a run was started with; RunError when the directory is not a run."""
-    path = os.path.join(workdir, CONFIG_FILE)
-    if not os.path.isfile(path):
-        raise RunError(f"{workdir} is not a kerasgan run directory: {path} is missing")
-    try:
-        with open(path) as f:
-            return TrainConfig.from_json(f.read())
-    except (json.JSONDecodeError, ConfigError, TypeError) as error:
-        raise RunError(f"{path} is not a valid kerasgan config: {error}") from error
-
-
 def export_generator(generator: Generator, path: str) -> None:
     """Saves the generator as a .keras file, atomically (a crash never leaves half a file)."""
     with atomic_target(path) as tmp:
@@ -119,12 +98,12 @@ def load_generator(path: str) -> Generator:
 
 def load_run_generator(workdir: str) -> tuple[TrainConfig, Generator, str]:
     """The generator of a run's latest checkpoint, without building D or the optimizers."""
-    config = read_config(workdir)
+    config = rundir.read_config(workdir)
     generator = Generator(image_size=config.image_size, latent_dim=config.latent_dim,
                           arch=config.arch, name="generator")
     generator(tf.zeros((1, config.latent_dim)))
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=generator),
-                                         os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=None)
+                                         rundir.path(workdir, rundir.CHECKPOINT_DIR), max_to_keep=None)
     path = _restore_newest_readable(manager, partial=True)
     if path is None:
         raise _no_checkpoint(workdir)

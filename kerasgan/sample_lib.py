@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from kerasgan import checkpointing, plots
+from kerasgan import checkpointing, plots, rundir
 from kerasgan.errors import ConfigError
 from kerasgan.gan import seeded_noise
 
@@ -51,7 +51,7 @@ def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
         outdir = outdir or "generated"
     else:
         _, generator, _ = checkpointing.load_run_generator(workdir)
-        outdir = outdir or os.path.join(workdir, "generated")
+        outdir = outdir or rundir.path(workdir, rundir.GENERATED_DIR)
     images = generate(generator, list(seeds), batch_size, report=True)
     os.makedirs(outdir, exist_ok=True)
     if grid:

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from kerasgan import checkpointing, data, distribute, evaluate_lib, monitoring, plots
+from kerasgan import checkpointing, data, distribute, evaluate_lib, monitoring, plots, rundir
 from kerasgan.config import PRESETS, TrainConfig, make_config
 from kerasgan.errors import ConfigError, DataError, RunError
 from kerasgan.gan import GAN, fixed_noise
@@ -49,9 +49,9 @@ def resolve_config(preset: str = "", overrides: Optional[dict[str, Any]] = None,
     overrides = dict(overrides or {})
     new = make_config(preset, **overrides)
     workdir = new.resolved_workdir()
-    if fresh or not os.path.isfile(os.path.join(workdir, checkpointing.CONFIG_FILE)):
+    if fresh or not rundir.has_config(workdir):
         return new
-    values = checkpointing.read_config(workdir).to_dict()
+    values = rundir.read_config(workdir).to_dict()
     if preset:
         values.update(PRESETS[preset], preset=preset)
     values.update(overrides, workdir=overrides.get("workdir", values["workdir"]))
@@ -64,23 +64,13 @@ def prepare_workdir(config: TrainConfig, workdir: str, overwrite: bool = False) 
     A directory trained with a different model or data (IDENTITY_FIELDS) is refused with the
     differing fields listed; with overwrite it is moved aside (never deleted) and a new run starts.
     """
-    config_path = os.path.join(workdir, checkpointing.CONFIG_FILE)
-    if os.path.isfile(config_path):
-        if overwrite:
-            aside = f"{workdir.rstrip(os.sep)}.old-{time.strftime('%Y%m%d-%H%M%S')}"
-            os.rename(workdir, aside)
-            print(f"moved the previous run aside to {aside}")
-        else:
-            stored = checkpointing.read_config(workdir)
-            diff = stored.identity_diff(config)
-            if diff:
-                fields = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in diff.items())
-                raise RunError(f"{workdir} holds a run with a different model or data ({fields}); "
-                               "use another --workdir, or --overwrite to move it aside and "
-                               "start afresh")
+    if overwrite and rundir.has_config(workdir):
+        rundir.move_aside(workdir)
+    else:
+        rundir.check_compatible(config, workdir)
     try:
         os.makedirs(workdir, exist_ok=True)
-        checkpointing.write_config(config, workdir)
+        rundir.write_config(config, workdir)
     except OSError as error:
         raise RunError(f"cannot write the run directory {workdir}: {error.strerror}") from error
 
@@ -132,7 +122,7 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
     start_epoch, step = int(gan.epoch), int(gan.step)
     if restored:
         print(f"resumed from {restored}: epoch {start_epoch + 1}, step {step}")
-    generator_path = os.path.join(workdir, checkpointing.GENERATOR_FILE)
+    generator_path = rundir.path(workdir, rundir.GENERATOR_FILE)
     if start_epoch >= config.epochs:
         if not os.path.isfile(generator_path):
             checkpointing.export_generator(gan.generator, generator_path)
@@ -166,12 +156,12 @@ class _Loop:
     def __init__(self, config, workdir, gan, checkpoint, source, steps_per_epoch):
         self.config, self.workdir, self.gan = config, workdir, gan
         self.checkpoint, self.source, self.steps_per_epoch = checkpoint, source, steps_per_epoch
-        self.history = monitoring.History(os.path.join(workdir, "history.csv"),
+        self.history = monitoring.History(rundir.path(workdir, rundir.HISTORY_FILE),
                                           monitoring.HISTORY_COLUMNS + evaluate_lib.HISTORY_METRICS)
         self.history.truncate_after(int(gan.step))
-        self.summaries = monitoring.SummaryWriter(os.path.join(workdir, "tensorboard"))
+        self.summaries = monitoring.SummaryWriter(rundir.path(workdir, rundir.TENSORBOARD_DIR))
         self.collapse = monitoring.CollapseDetector()
-        first_grid = os.path.join(workdir, "samples", "epoch_0001.png")
+        first_grid = rundir.sample_grid_path(workdir, 1)
         if os.path.isfile(first_grid):  # resumed: diversity is judged against epoch 1, as before
             self.collapse.first_diversity = monitoring.sample_diversity(
                 plots.load_grid_tiles(first_grid))
@@ -187,7 +177,7 @@ class _Loop:
         self.feature_extractor = (evaluate_lib.make_feature_extractor(
             config.eval_metrics, config.inception_weights or None)
             if config.eval_every_epochs else None)
-        summary_path = os.path.join(workdir, "model_summary.txt")
+        summary_path = rundir.path(workdir, rundir.MODEL_SUMMARY_FILE)
         if not os.path.isfile(summary_path):
             monitoring.write_model_summary(
                 {"generator": gan.generator, "discriminator": gan.discriminator}, summary_path)
@@ -300,7 +290,7 @@ class _Loop:
         if results:
             evaluate_lib.append_results(workdir, results, step, epoch + 1, checkpoint_path)
         samples = gan.generate(self.fixed_noise)
-        plots.save_image_grid(samples, os.path.join(workdir, "samples", f"epoch_{epoch + 1:04d}.png"))
+        plots.save_image_grid(samples, rundir.sample_grid_path(workdir, epoch + 1))
         self.summaries.image(step, "fixed_noise_samples", samples)
         if self.last_batch is not None:
             real_probs = gan.d_probabilities(gan.last_batch(self.last_batch))
@@ -308,15 +298,14 @@ class _Loop:
             self.summaries.histogram(step, "d_output/real", real_probs)
             self.summaries.histogram(step, "d_output/fake", fake_probs)
             plots.save_d_outputs(real_probs, fake_probs, epoch + 1, workdir)
-            plots.plot_d_output_hist(real_probs, fake_probs, epoch + 1, os.path.join(
-                workdir, "plots", f"d_output_hist_epoch_{epoch + 1:04d}.png"))
+            plots.plot_d_output_hist(real_probs, fake_probs, epoch + 1,
+                                     rundir.d_output_hist_path(workdir, epoch + 1))
         self.summaries.flush()
         plots.redraw(workdir, histograms=False)
         warning = self.collapse.end_epoch(epoch + 1, samples)
         if warning:
             tqdm.write(f"warning: {warning}")
-        checkpointing.export_generator(gan.generator,
-                                       os.path.join(workdir, checkpointing.GENERATOR_FILE))
+        checkpointing.export_generator(gan.generator, rundir.path(workdir, rundir.GENERATOR_FILE))
         tqdm.write(f"epoch {epoch + 1}/{self.config.epochs} done (step {step})")
 
     def _evaluate(self, epoch: int) -> list[dict[str, Any]]:
@@ -328,7 +317,7 @@ class _Loop:
             self.gan.generator, config, config.eval_metrics, config.eval_num_samples,
             inception_weights=config.inception_weights or None,
             feature_extractor=self.feature_extractor,
-            cache_dir=os.path.join(self.workdir, evaluate_lib.STATS_FOLDER), seed=0,
+            cache_dir=rundir.path(self.workdir, rundir.STATS_FOLDER), seed=0,
             source=self.source)
         values = {r["metric"]: r["value"] for r in results}
         self.summaries.scalars(int(self.gan.step), {f"eval/{k}": v for k, v in values.items()})
