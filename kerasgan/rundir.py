@@ -5,16 +5,23 @@ rebuild everything from what it holds). Every module that reads or writes one ta
 from here, so the layout is written down once:
 
     RUN/config.json  checkpoints/  samples/epoch_NNNN.png  history.csv  plots/  tensorboard/
-        model_summary.txt  generator.keras  metrics.jsonl  kerasgan_stats/  generated/
+        model_summary.txt  generator.keras  metrics.jsonl  kerasgan_stats/  generated/  .lock
 
 A low module: it imports only config, errors and fileio.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import errno
+import fcntl
 import json
 import os
+import shutil
+import socket
 import time
+from typing import Optional
 
 from kerasgan.config import TrainConfig
 from kerasgan.errors import ConfigError, RunError
@@ -99,3 +106,128 @@ def move_aside(workdir: str) -> str:
     os.rename(workdir, aside)
     print(f"moved the previous run aside to {aside}")
     return aside
+
+
+class RunLock:
+    """An exclusive, OS-level advisory lock (flock) on RUN/.lock, held by one training process.
+
+    The kernel drops a flock when its holder exits, however it exits (kill -9 included), so a
+    lock is never stale: a later trainer finds the file unlocked and takes it. The file holds
+    the holder's pid, host and start time, only for the message a second trainer prints. The
+    holder removes the file when it lets go, so a finished run carries no trace of the lock.
+    Readers (sample, evaluate, plots) never take it.
+
+    Args:
+        workdir: the run directory; created (with its parents) when it does not exist, and
+            removed again by `release(remove_created=True)` if nothing else was written there.
+    """
+
+    def __init__(self, workdir: str):
+        self.workdir = workdir
+        self.path = os.path.join(workdir, LOCK_FILE)
+        self.created_dir = False
+        self._created_root = ""  # the outermost folder acquire created (workdir or a parent)
+        self._fd: Optional[int] = None
+
+    def acquire(self) -> "RunLock":
+        """Takes the lock at once or raises RunError naming the holder; OSError -> RunError."""
+        try:
+            if not os.path.isdir(self.workdir):
+                root = os.path.abspath(self.workdir)
+                while not os.path.exists(os.path.dirname(root)):
+                    root = os.path.dirname(root)
+                with contextlib.suppress(FileExistsError):  # another process was quicker
+                    os.makedirs(self.workdir)
+                    self.created_dir, self._created_root = True, root
+            while True:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as error:
+                    os.close(fd)
+                    if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                        raise RunError(self._busy_message()) from None
+                    raise
+                # The previous holder may have removed the file between our open and our flock:
+                # a lock on a deleted file protects nothing, so try again on the new one.
+                try:
+                    same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+                except FileNotFoundError:
+                    same = False
+                if same:
+                    break
+                os.close(fd)
+            since = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                     "since": since}).encode() + b"\n")
+        except OSError as error:
+            self._remove_created()
+            raise RunError(f"cannot write the run directory {self.workdir}: "
+                           f"{error.strerror or error}") from error
+        self._fd = fd
+        return self
+
+    def release(self, remove_created: bool = False) -> None:
+        """Lets go of the lock and removes the lock file; with remove_created, also the directory
+        when this lock created it (a start that failed before config.json was written)."""
+        if self._fd is None:
+            return
+        try:
+            if remove_created and self.created_dir and not has_config(self.workdir):
+                self._remove_created()
+            else:
+                with contextlib.suppress(OSError):  # the lock itself goes with the descriptor
+                    os.remove(self.path)
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+    def move_aside(self) -> str:
+        """Moves the locked run aside (move_aside) and locks a fresh, empty directory in its
+        place before letting go of the old one, so no second trainer can slip in between."""
+        old_fd = self._fd
+        aside = move_aside(self.workdir)
+        self._fd = None
+        try:
+            self.acquire()
+        finally:
+            if old_fd is not None:
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(aside, LOCK_FILE))
+                os.close(old_fd)
+        return aside
+
+    def _remove_created(self) -> None:
+        """Removes the directory acquire created, and the empty parents it created with it."""
+        if not self.created_dir:
+            return
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        folder = os.path.dirname(os.path.abspath(self.workdir))
+        while len(folder) >= len(self._created_root):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
+            folder = os.path.dirname(folder)
+
+    def holder(self) -> dict:
+        """What the lock file says about its holder ({} if unreadable)."""
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                return json.loads(f.read() or "{}")
+        except (OSError, ValueError):
+            return {}
+
+    def _busy_message(self) -> str:
+        info = self.holder()
+        who = (f"process {info.get('pid', '?')} on {info.get('host', '?')} since "
+               f"{info.get('since', '?')}" if info else "another process")
+        return (f"{self.workdir} is being trained by {who}: one trainer per run directory. "
+                f"Wait for it to finish or stop it, or use another --workdir")
+
+    def __enter__(self) -> "RunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()

@@ -1,8 +1,11 @@
 """train_and_evaluate(config, workdir): the training loop and its schedule, nothing else.
 
-The CLI, the notebooks and the tests all call this one function. It owns the run directory:
-config.json first, then checkpoints, samples, history, plots, TensorBoard events and the
-exported generator. Calling it again on the same directory resumes where the last run stopped.
+The CLI, the notebooks and the tests all call this one function. It owns the run directory for
+its whole life (rundir.RunLock: a second trainer on it stops at once): config.json first, then
+checkpoints, samples, history, plots, TensorBoard events and the exported generator. Calling it
+again on the same directory resumes where the last run stopped. A start that fails (no data, a
+bad setting) leaves nothing behind: the directory is written only once the data has opened and
+the networks are built, and an existing run is left as it was.
 """
 
 from __future__ import annotations
@@ -58,18 +61,8 @@ def resolve_config(preset: str = "", overrides: Optional[dict[str, Any]] = None,
     return TrainConfig.from_dict(values)
 
 
-def prepare_workdir(config: TrainConfig, workdir: str, overwrite: bool = False) -> None:
-    """Checks the run directory against config and writes config.json.
-
-    A directory trained with a different model or data (IDENTITY_FIELDS) is refused with the
-    differing fields listed; with overwrite it is moved aside (never deleted) and a new run starts.
-    """
-    if overwrite and rundir.has_config(workdir):
-        rundir.move_aside(workdir)
-    else:
-        rundir.check_compatible(config, workdir)
+def _write_config(config: TrainConfig, workdir: str) -> None:
     try:
-        os.makedirs(workdir, exist_ok=True)
         rundir.write_config(config, workdir)
     except OSError as error:
         raise RunError(f"cannot write the run directory {workdir}: {error.strerror}") from error
@@ -96,29 +89,40 @@ def train_and_evaluate(config: TrainConfig, workdir: Optional[str] = None, *,
     # the run directory, other workers write into a temporary one that is removed at the end.
     strategy = distribute.make_strategy(config.strategy)
     workdir = distribute.worker_dir(run_dir, strategy)
+    # The chief owns the shared run directory: it locks it before anything else, so a second
+    # trainer stops before building anything. Other workers write into their own temporary one.
+    lock = rundir.RunLock(workdir).acquire() if workdir == run_dir else None
     try:
-        return _train(config, run_dir, workdir, strategy, overwrite)
+        return _train(config, run_dir, workdir, strategy, overwrite, lock)
     finally:
+        if lock is not None:
+            lock.release(remove_created=True)  # a failed start's new directory goes too
         distribute.remove_worker_dir(workdir, strategy)
 
 
-def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite: bool
-           ) -> TrainResult:
-    prepare_workdir(config, workdir, overwrite)
+def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite: bool,
+           lock: Optional[rundir.RunLock]) -> TrainResult:
+    # Everything that can fail on a user's setting runs before the run directory is written.
+    if not overwrite:
+        rundir.check_compatible(config, workdir)
     source = data.open_source(config)
     print(source.report())
     steps_per_epoch = _steps_per_epoch(config, source.num_examples)
-
     gan = GAN(config, strategy)
+    _check_free_space(gan, workdir, config.max_to_keep)
+    if overwrite and rundir.has_config(workdir):
+        lock.move_aside() if lock is not None else rundir.move_aside(workdir)
+        os.makedirs(workdir, exist_ok=True)
+
     checkpoint = checkpointing.RunCheckpoint(gan, workdir, config.max_to_keep)
     # Every worker resumes from the chief's checkpoints.
     restored = (checkpoint if workdir == run_dir
                 else checkpointing.RunCheckpoint(gan, run_dir)).restore_latest()
+    _write_config(config, workdir)
     # The checkpoint holds the old learning rates; a resumed run must train with the ones asked
     # for now (lowering them is the first remedy for a diverged run).
     gan.g_optimizer.learning_rate = config.g_lr
     gan.d_optimizer.learning_rate = config.d_lr
-    _check_free_space(gan, workdir, config.max_to_keep)
     start_epoch, step = int(gan.epoch), int(gan.step)
     if restored:
         print(f"resumed from {restored}: epoch {start_epoch + 1}, step {step}")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import checkpointing, gan as gan_lib, train_lib
+from kerasgan import checkpointing, gan as gan_lib, rundir, train_lib
 from kerasgan.errors import RunError
 
 ARGS = ["--dataset=synthetic", "--image_size=16", "--latent_dim=8", "--batch_size=8",
@@ -168,7 +168,7 @@ def test_a_signal_in_an_epochs_last_step_ends_that_epoch_then_stops(monkeypatch,
 
 def test_config_mismatch_is_refused_by_the_cli_listing_the_fields(tmp_path):
     workdir = str(tmp_path / "run")
-    train_lib.prepare_workdir(train_lib.resolve_config(overrides=dict(
+    rundir.write_config(train_lib.resolve_config(overrides=dict(
         dataset="synthetic", image_size=16, workdir=workdir)), workdir)
     proc = _train(workdir, "--image_size=32", "--arch=dcgan")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
