@@ -28,6 +28,10 @@ from kerasgan.gan import GAN, fixed_noise
 from kerasgan.interrupts import GracefulStop
 
 
+# What --checkpoint_every_minutes measures: a monotonic clock in seconds (tests put a fake here).
+clock = time.monotonic
+
+
 class TrainingDiverged(RunError):
     """A loss became NaN or Inf; the message names the step and what to try."""
 
@@ -170,6 +174,7 @@ class _Loop:
             self.collapse.first_diversity = monitoring.sample_diversity(
                 plots.load_grid_tiles(first_grid))
         self.fixed_noise = fixed_noise(config)
+        self.last_save = clock()
         self.bad_steps = 0
         self.skipped_steps = 0
         # With several workers a stop waits for the step's all-reduce to say that some worker
@@ -190,7 +195,7 @@ class _Loop:
         try:
             for epoch in range(int(self.gan.epoch), self.config.epochs):
                 if not self._run_epoch(epoch, stop):
-                    self.checkpoint.save()
+                    self._save()
                     return self._stopped(f"at epoch {epoch + 1}", epoch, stop)
                 self._end_epoch(epoch)
                 if self._must_stop(stop) and epoch + 1 < self.config.epochs:
@@ -244,9 +249,23 @@ class _Loop:
                     values["images_per_sec"] = window_steps * config.batch_size / max(elapsed, 1e-9)
                     self._log(epoch, step, values, bar)
                     window_start, window_steps = time.perf_counter(), 0
-                if step % config.checkpoint_every_steps == 0:
-                    self.checkpoint.save()
+                if self._checkpoint_due(step):
+                    self._save()
         return not self._must_stop(stop) or int(gan.batch_in_epoch) == self.steps_per_epoch
+
+    def _checkpoint_due(self, step: int) -> bool:
+        """Every --checkpoint_every_steps steps or --checkpoint_every_minutes since the last save,
+        whichever comes first (0 turns either off); an epoch's last step saves in _end_epoch."""
+        if int(self.gan.batch_in_epoch) == self.steps_per_epoch:
+            return False
+        every, minutes = self.config.checkpoint_every_steps, self.config.checkpoint_every_minutes
+        return bool((every and step % every == 0)
+                    or (minutes and clock() - self.last_save >= 60.0 * minutes))
+
+    def _save(self) -> str:
+        path = self.checkpoint.save()
+        self.last_save = clock()
+        return path
 
     def _check_finite(self, step: int, losses: dict[str, float]) -> None:
         if all(math.isfinite(v) for v in losses.values()):
@@ -289,7 +308,7 @@ class _Loop:
                 r["metric"]: r["value"] for r in results
                 if r["metric"] in evaluate_lib.HISTORY_METRICS}})
             self.epoch_end_row = None
-        checkpoint_path = self.checkpoint.save()
+        checkpoint_path = self._save()
         self.history.flush()
         if results:
             evaluate_lib.append_results(workdir, results, step, epoch + 1, checkpoint_path)

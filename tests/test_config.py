@@ -62,3 +62,20 @@ def test_identity_diff_lists_the_fields_that_change_the_model():
 
 def test_every_field_has_help_text():
     assert all(f.metadata.get("help") for f in dataclasses.fields(config_lib.TrainConfig))
+
+
+def test_checkpoint_intervals_may_be_off_but_not_negative():
+    config = config_lib.make_config(checkpoint_every_steps=0, checkpoint_every_minutes=0,
+                                    steps_per_call=4, log_every=8)
+    assert (config.checkpoint_every_steps, config.checkpoint_every_minutes) == (0, 0)
+    with pytest.raises(ConfigError, match="--checkpoint_every_minutes=-1.0 is not allowed"):
+        config_lib.make_config(checkpoint_every_minutes=-1.0)
+    with pytest.raises(ConfigError, match="--steps_per_call=4 is not allowed: it must divide "
+                                          "--checkpoint_every_steps=6"):
+        config_lib.make_config(steps_per_call=4, log_every=8, checkpoint_every_steps=6)
+
+
+def test_a_config_json_from_before_checkpoint_every_minutes_still_loads():
+    values = config_lib.TrainConfig().to_dict()
+    del values["checkpoint_every_minutes"]
+    assert config_lib.TrainConfig.from_json(json.dumps(values)).checkpoint_every_minutes == 10.0

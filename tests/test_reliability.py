@@ -243,3 +243,41 @@ def test_a_failed_atomic_write_keeps_the_old_file(tmp_path):
             open(tmp, "w").write("half")
             raise RuntimeError("killed")
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["history.csv"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints by time, mixed precision, failed writes.
+
+def _checkpoint_steps(workdir):
+    state = tf.train.get_checkpoint_state(os.path.join(workdir, "checkpoints"))
+    return [int(path.rsplit("-", 1)[1]) for path in state.all_model_checkpoint_paths]
+
+
+@pytest.mark.parametrize("every_steps,expected", [(0, [3, 6, 8]), (5, [3, 5, 8])])
+def test_checkpoints_by_time_or_steps_whichever_comes_first(monkeypatch, tiny_config,
+                                                            every_steps, expected):
+    """A fake clock that advances 4 minutes per step: with --checkpoint_every_minutes=10 a
+    save is due 12 minutes after the last one (step 3, then 6); steps (every 5) restart the
+    clock too; the epoch's end (step 8) always saves."""
+    now = [0.0]
+    monkeypatch.setattr(train_lib, "clock", lambda: now[0])
+    original = gan_lib.GAN.train_steps
+
+    def train_steps(gan, group, stop=False):
+        now[0] += 4 * 60.0
+        return original(gan, group, stop)
+    monkeypatch.setattr(gan_lib.GAN, "train_steps", train_steps)
+    config = tiny_config.replace(steps_per_epoch=8, num_synthetic=64, max_to_keep=10,
+                                 checkpoint_every_minutes=10.0,
+                                 checkpoint_every_steps=every_steps)
+    train_lib.train_and_evaluate(config)
+    assert _checkpoint_steps(config.workdir) == expected
+
+
+def test_checkpoints_by_steps_alone_with_the_clock_off(monkeypatch, tiny_config):
+    hours = iter(range(0, 10**6, 3600))  # an hour passes at every reading: never due by time
+    monkeypatch.setattr(train_lib, "clock", lambda: float(next(hours)))
+    config = tiny_config.replace(steps_per_epoch=5, num_synthetic=64, max_to_keep=10,
+                                 checkpoint_every_minutes=0.0, checkpoint_every_steps=2)
+    train_lib.train_and_evaluate(config)
+    assert _checkpoint_steps(config.workdir) == [2, 4, 5]
