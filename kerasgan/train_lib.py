@@ -10,10 +10,12 @@ the networks are built, and an existing run is left as it was.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
 import shutil
+import sys
 import time
 from typing import Any, Optional
 
@@ -138,13 +140,28 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
               f"Raise --epochs to train further.")
         return TrainResult(workdir, step, start_epoch, "already_finished")
 
-    loop = _Loop(config, workdir, gan, checkpoint, source, steps_per_epoch)
-    with GracefulStop() as stop:
-        result = loop.run(stop)
+    try:
+        loop = _Loop(config, workdir, gan, checkpoint, source, steps_per_epoch)
+        with GracefulStop() as stop:
+            result = loop.run(stop)
+        if result.status == "finished":
+            checkpointing.export_generator(gan.generator, generator_path)
+    except OSError as error:  # a full disk or an I/O error while writing the run's files
+        raise _write_failed(workdir, checkpoint, error) from error
     if result.status == "finished":
-        checkpointing.export_generator(gan.generator, generator_path)
         print(f"finished {config.epochs} epochs ({result.step} steps); generator: {generator_path}")
     return result
+
+
+def _write_failed(workdir: str, checkpoint, error: Exception) -> RunError:
+    """The one line for a write that failed mid-run (ENOSPC, EIO): what, why, and that every
+    file written before, the last checkpoint included, is intact (all writes are atomic)."""
+    name = os.path.basename(getattr(error, "filename", None) or "")
+    reason = getattr(error, "strerror", None) or (str(error).splitlines() or [""])[0]
+    return RunError(f"cannot write {name or 'a file'} in {workdir} ({reason or type(error).__name__}"
+                    f"): training stopped; the last checkpoint ("
+                    f"{checkpoint.manager.latest_checkpoint or 'none yet'}) and the files written "
+                    f"before are intact. Free some space and resume with the same command")
 
 
 def _steps_per_epoch(config: TrainConfig, num_examples: int) -> int:
@@ -201,7 +218,10 @@ class _Loop:
                 if self._must_stop(stop) and epoch + 1 < self.config.epochs:
                     return self._stopped(f"after epoch {epoch + 1}", epoch + 1, stop)
         finally:
-            self.history.close()
+            # After a failed write, closing may fail the same way: the first error is the one.
+            failing = sys.exc_info()[0] is not None
+            with contextlib.suppress(OSError) if failing else contextlib.nullcontext():
+                self.history.close()
             self.summaries.close()
         return TrainResult(self.workdir, int(self.gan.step), int(self.gan.epoch), "finished",
                            0, self.skipped_steps)
@@ -263,7 +283,10 @@ class _Loop:
                     or (minutes and clock() - self.last_save >= 60.0 * minutes))
 
     def _save(self) -> str:
-        path = self.checkpoint.save()
+        try:
+            path = self.checkpoint.save()
+        except (OSError, tf.errors.OpError) as error:  # TensorFlow reports ENOSPC as an OpError
+            raise _write_failed(self.workdir, self.checkpoint, error) from error
         self.last_save = clock()
         return path
 

@@ -1,6 +1,7 @@
 """Preemption, crashes and bad files: nothing lost, nothing silent (subprocesses, 16 px runs)."""
 
 import csv
+import errno
 import os
 import pickle
 import signal
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import checkpointing, gan as gan_lib, rundir, train_lib
+from kerasgan import checkpointing, gan as gan_lib, monitoring, networks, rundir, train_lib
 from kerasgan.errors import RunError
 
 ARGS = ["--dataset=synthetic", "--image_size=16", "--latent_dim=8", "--batch_size=8",
@@ -281,3 +282,37 @@ def test_checkpoints_by_steps_alone_with_the_clock_off(monkeypatch, tiny_config)
                                  checkpoint_every_minutes=0.0, checkpoint_every_steps=2)
     train_lib.train_and_evaluate(config)
     assert _checkpoint_steps(config.workdir) == [2, 4, 5]
+
+
+def _enospc(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "injected")
+
+
+@pytest.mark.parametrize("target", ["checkpoint", "history", "generator"])
+def test_a_failed_write_stops_training_and_keeps_the_last_checkpoint(monkeypatch, tiny_config,
+                                                                     target):
+    config = tiny_config.replace(epochs=2, steps_per_epoch=2, checkpoint_every_steps=1,
+                                 max_to_keep=10)
+    train_lib.train_and_evaluate(config.replace(epochs=1))  # ckpt-1, ckpt-2, generator.keras
+    if target == "checkpoint":
+        save = tf.train.CheckpointManager.save
+        monkeypatch.setattr(tf.train.CheckpointManager, "save", lambda manager, **kw: (
+            _enospc() if kw.get("checkpoint_number") == 3 else save(manager, **kw)))
+    elif target == "history":
+        append = monitoring.History.append
+        monkeypatch.setattr(monitoring.History, "append", lambda history, row: (
+            _enospc() if row["step"] == 3 else append(history, row)))
+    else:
+        monkeypatch.setattr(networks.Generator, "save", _enospc)
+    with pytest.raises(RunError, match=r"No space left on device\): training stopped; the last "
+                                       r"checkpoint \(.*ckpt-\d\) .* are intact"):
+        train_lib.train_and_evaluate(config)
+    monkeypatch.undo()
+    kept = _checkpoint_steps(config.workdir)[-1]
+    assert kept == (4 if target == "generator" else 2)
+    gan = gan_lib.GAN(config)
+    assert checkpointing.RunCheckpoint(gan, config.workdir).restore_latest().endswith(f"ckpt-{kept}")
+    checkpointing.load_generator(os.path.join(config.workdir, "generator.keras"))
+    assert [row["step"] for row in _history(config.workdir)][:2] == ["1", "2"]
+    assert not os.path.exists(os.path.join(config.workdir, rundir.LOCK_FILE))
+    assert train_lib.train_and_evaluate(config).status in ("finished", "already_finished")
