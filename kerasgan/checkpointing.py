@@ -22,6 +22,8 @@ from kerasgan.fileio import atomic_target
 from kerasgan.gan import GAN
 from kerasgan.networks import Generator
 
+LOSS_SCALE = "loss_scale"  # the checkpoint's key for GAN.loss_scale_variables()
+
 class RunCheckpoint:
     """The checkpoints of one run directory.
 
@@ -34,11 +36,17 @@ class RunCheckpoint:
     def __init__(self, gan: GAN, workdir: str, max_to_keep: int = 3):
         self.gan = gan
         seed_states = {f"state_{i}": v for i, v in enumerate(gan.seed_generator_states())}
-        self.checkpoint = tf.train.Checkpoint(
+        items = dict(
             generator=gan.generator, discriminator=gan.discriminator,
             g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
             step=gan.step, epoch=gan.epoch, batch_in_epoch=gan.batch_in_epoch,
             noise=gan.noise, seed_generators=seed_states)
+        # mixed_float16 adds the loss scalers' state; a checkpoint of the other precision still
+        # restores everything else (restore_latest), so a run can change precision on resume.
+        self.loss_scale = gan.loss_scale_variables()
+        self.checkpoint = tf.train.Checkpoint(
+            **items, **({LOSS_SCALE: self.loss_scale} if self.loss_scale else {}))
+        self._without_loss_scale = tf.train.Checkpoint(**items)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, rundir.path(workdir, rundir.CHECKPOINT_DIR), max_to_keep=max_to_keep)
 
@@ -47,20 +55,39 @@ class RunCheckpoint:
 
     def restore_latest(self) -> Optional[str]:
         """Restores the newest readable checkpoint (older ones if it is damaged); None if none."""
-        return _restore_newest_readable(self.manager, partial=False)
+        return _restore_newest_readable(self.manager, partial=False, choose=self._for_precision)
+
+    def _for_precision(self, path: str) -> tuple[tf.train.Checkpoint, bool]:
+        """What to restore `path` into, and whether partially: the loss-scale state is restored
+        when both sides have it, started afresh when only this run has it (a float32
+        checkpoint) and left unread when only the checkpoint has it (resumed in float32)."""
+        saved = any(name.startswith(LOSS_SCALE + "/") for name, _ in tf.train.list_variables(path))
+        if saved == bool(self.loss_scale):
+            return self.checkpoint, False
+        if self.loss_scale:
+            print(f"{os.path.basename(path)} was written without mixed_float16: the loss scale "
+                  f"starts afresh")
+            return self._without_loss_scale, False
+        print(f"{os.path.basename(path)} was written under mixed_float16: its loss scale is not "
+              f"used in {self.gan.precision}")
+        return self.checkpoint, True
 
 
-def _restore_newest_readable(manager: tf.train.CheckpointManager, partial: bool) -> Optional[str]:
+def _restore_newest_readable(manager: tf.train.CheckpointManager, partial: bool,
+                             choose=None) -> Optional[str]:
     """Restores manager.checkpoint from the newest checkpoint that reads cleanly; None if none.
 
     A checkpoint that cannot be read (cut off while being written, corrupted on disk) is
     reported and the one before it is tried, so one bad file never costs the whole run.
+    `choose(path)`, when given, says which tf.train.Checkpoint to restore it into and whether
+    partially (values of the file that the run lacks are then not an error).
     """
     failures = []
     for path in reversed(manager.checkpoints):
         try:
-            status = manager.checkpoint.restore(path)
-            (status.expect_partial() if partial else status).assert_existing_objects_matched()
+            checkpoint, partial_here = (choose(path) if choose else (manager.checkpoint, partial))
+            status = checkpoint.restore(path)
+            (status.expect_partial() if partial_here else status).assert_existing_objects_matched()
         except (tf.errors.OpError, ValueError, AssertionError, IndexError) as error:
             failures.append(f"{path}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
             continue

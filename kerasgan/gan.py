@@ -88,6 +88,19 @@ class GAN:
         self._d_fn = tf.function(lambda x: self.discriminator(x, training=False),
                                  reduce_retracing=True)
 
+    def loss_scale_variables(self) -> dict[str, tf.Variable]:
+        """The loss scalers' own state under mixed_float16 (the scale, the steps since it last
+        grew, their step count), by name; {} in float32. The checkpoint holds it, so a resumed
+        run scales its losses exactly as an uninterrupted one would."""
+        found = {}
+        for prefix, scaler, inner in (("g", self._g_apply, self.g_optimizer),
+                                      ("d", self._d_apply, self.d_optimizer)):
+            if scaler is not inner:
+                wrapped = {id(v) for v in inner.variables}
+                found.update({f"{prefix}_{v.name}": v.value for v in scaler.variables
+                              if id(v) not in wrapped})
+        return found
+
     def seed_generator_states(self) -> list[tf.Variable]:
         """Keras SeedGenerator states (Dropout's) that tf.train.Checkpoint does not track by itself."""
         return [v.value for model in (self.generator, self.discriminator) for v in model.variables

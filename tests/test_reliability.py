@@ -284,6 +284,31 @@ def test_checkpoints_by_steps_alone_with_the_clock_off(monkeypatch, tiny_config)
     assert _checkpoint_steps(config.workdir) == [2, 4, 5]
 
 
+def test_mixed_float16_sigterm_then_resume_equals_an_uninterrupted_run(tmp_path):
+    straight = str(tmp_path / "straight")
+    proc = _train(straight, "--mixed_precision=mixed_float16")
+    assert proc.returncode == 0, proc.stderr
+    workdir = str(tmp_path / "run")
+    code, out = _interrupt(workdir, signal.SIGTERM, "[E01 | B3]", "--mixed_precision=mixed_float16")
+    assert code == 0 and "SIGTERM received" in out
+    proc = _train(workdir, "--mixed_precision=mixed_float16")
+    assert proc.returncode == 0, proc.stderr
+    scale = {k: v for k, v in _checkpoint_values(workdir).items() if k.startswith("loss_scale/")}
+    assert any("step_counter" in name for name in scale) and any("scale" in n for n in scale)
+    _assert_same_run(straight, workdir)
+
+
+def test_a_run_resumes_across_precisions(tiny_config, capsys):
+    train_lib.train_and_evaluate(tiny_config)
+    half = train_lib.train_and_evaluate(tiny_config.replace(epochs=2,
+                                                            mixed_precision="mixed_float16"))
+    assert (half.status, half.step) == ("finished", 4)
+    assert "written without mixed_float16: the loss scale starts afresh" in capsys.readouterr().out
+    full = train_lib.train_and_evaluate(tiny_config.replace(epochs=3, mixed_precision="off"))
+    assert (full.status, full.step) == ("finished", 6)
+    assert "its loss scale is not used in float32" in capsys.readouterr().out
+
+
 def _enospc(*args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "injected")
 
