@@ -13,7 +13,6 @@ damaged: the items it has are restored, the missing ones start afresh, and a lin
 
 from __future__ import annotations
 
-import json
 import os
 import zipfile
 from typing import Optional
@@ -21,15 +20,12 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
+from kerasgan import rundir
 from kerasgan.config import TrainConfig
-from kerasgan.errors import ConfigError, RunError
-from kerasgan.fileio import atomic_target, write_atomic
+from kerasgan.errors import RunError
+from kerasgan.fileio import atomic_target
 from kerasgan.gan import GAN
 from kerasgan.networks import Generator, build_generator
-
-CONFIG_FILE = "config.json"
-CHECKPOINT_DIR = "checkpoints"
-GENERATOR_FILE = "generator.keras"
 
 
 class RunCheckpoint:
@@ -46,7 +42,7 @@ class RunCheckpoint:
         self.items = gan.checkpoint_items()
         self.checkpoint = tf.train.Checkpoint(**self.items)
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=max_to_keep)
+            self.checkpoint, rundir.path(workdir, rundir.CHECKPOINT_DIR), max_to_keep=max_to_keep)
 
     def save(self) -> str:
         # G's average is saved with batch-norm statistics of its own (the ones sample will use).
@@ -64,7 +60,12 @@ class RunCheckpoint:
             present = checkpoint_items_in(path)
             missing[:] = [name for name in self.items if name not in present]
             kept = {name: item for name, item in self.items.items() if name in present}
-            return tf.train.Checkpoint(**kept).restore(path)
+            status = tf.train.Checkpoint(**kept).restore(path)
+            unused = sorted(present - set(self.items) - {"save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"})
+            if unused:  # e.g. a mixed_float16 run's loss scale, resumed in float32
+                print(f"note: {path} holds {', '.join(unused)}, which this run does not use")
+                status.expect_partial()
+            return status
 
         path = _restore_newest_readable(self.manager, restore, partial=False)
         if path is not None:
@@ -85,6 +86,8 @@ def _restore_newest_readable(manager: tf.train.CheckpointManager, restore, parti
 
     A checkpoint that cannot be read (cut off while being written, corrupted on disk) is
     reported and the one before it is tried, so one bad file never costs the whole run.
+    `choose(path)`, when given, says which tf.train.Checkpoint to restore it into and whether
+    partially (values of the file that the run lacks are then not an error).
     """
     failures = []
     for path in reversed(manager.checkpoints):
@@ -100,22 +103,6 @@ def _restore_newest_readable(manager: tf.train.CheckpointManager, restore, parti
     if failures:
         raise RunError("no readable checkpoint: " + "; ".join(failures))
     return None
-
-
-def write_config(config: TrainConfig, workdir: str) -> None:
-    write_atomic(os.path.join(workdir, CONFIG_FILE), config.to_json())
-
-
-def read_config(workdir: str) -> TrainConfig:
-    """The config a run was started with; RunError when the directory is not a run."""
-    path = os.path.join(workdir, CONFIG_FILE)
-    if not os.path.isfile(path):
-        raise RunError(f"{workdir} is not a kerasgan run directory: {path} is missing")
-    try:
-        with open(path) as f:
-            return TrainConfig.from_json(f.read())
-    except (json.JSONDecodeError, ConfigError, TypeError) as error:
-        raise RunError(f"{path} is not a valid kerasgan config: {error}") from error
 
 
 def export_generator(generator: Generator, path: str) -> None:
@@ -145,10 +132,10 @@ def load_generator(path: str) -> Generator:
 def load_run_generator(workdir: str, raw: bool = False) -> tuple[TrainConfig, Generator, str]:
     """The inference generator of a run's latest checkpoint (G's moving average when the run
     keeps one and the checkpoint has it; G itself with raw), without building D or the optimizers."""
-    config = read_config(workdir)
+    config = rundir.read_config(workdir)
     generator = build_generator(config)
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=generator),
-                                         os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=None)
+                                         rundir.path(workdir, rundir.CHECKPOINT_DIR), max_to_keep=None)
 
     def restore(path: str):
         use_average = (config.g_ema and not raw) and "g_ema" in checkpoint_items_in(path)

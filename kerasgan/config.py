@@ -93,7 +93,11 @@ class TrainConfig:
     seed: int = _field(0, "seed for weights, data order and noise")
     num_grid_samples: int = _field(64, "fixed-noise samples drawn into the grid after each epoch")
     log_every: int = _field(50, "steps between history rows and log lines")
-    checkpoint_every_steps: int = _field(500, "steps between checkpoints (and one per epoch)")
+    checkpoint_every_steps: int = _field(500, "steps between checkpoints (and one per epoch); "
+                                         "0 turns step-based checkpoints off")
+    checkpoint_every_minutes: float = _field(10.0, "minutes between checkpoints, whichever of "
+                                             "this and --checkpoint_every_steps comes first; 0 "
+                                             "turns time-based checkpoints off")
     epoch_work_share: float = _field(0.1, "largest share of the run's time that the per-epoch "
                                      "work (checkpoint, sample grid, plots, export) may take: with "
                                      "short epochs it is done every few epochs; 1 means every epoch")
@@ -112,7 +116,7 @@ class TrainConfig:
     mixed_precision: str = _field("auto", "auto (mixed_float16 on GPUs of compute capability 7.0+, "
                                   "off elsewhere), off, mixed_float16 or mixed_bfloat16")
     steps_per_call: int = _field(1, "train steps per compiled call (fewer Python round trips); "
-                                 "must divide log_every and checkpoint_every_steps")
+                                 "must divide log_every and checkpoint_every_steps (when > 0)")
     sync_batchnorm: bool = _field(False, "batch-norm statistics over the global batch across "
                                   "replicas (synchronized) instead of each replica's own share")
     # Evaluation during training (python -m kerasgan.evaluate measures a run afterwards).
@@ -142,10 +146,12 @@ class TrainConfig:
         if self.preset:
             _choice("preset", self.preset, tuple(PRESETS))
         for name in ("latent_dim", "batch_size", "epochs", "d_steps", "num_synthetic",
-                     "num_grid_samples", "log_every", "checkpoint_every_steps", "max_to_keep",
+                     "num_grid_samples", "log_every", "max_to_keep",
                      "crop", "max_bad_steps", "steps_per_call"):
             _positive(name, getattr(self, name))
         _at_least("steps_per_epoch", self.steps_per_epoch, 0)
+        _at_least("checkpoint_every_steps", self.checkpoint_every_steps, 0)
+        _at_least("checkpoint_every_minutes", self.checkpoint_every_minutes, 0.0)
         for name in ("g_lr", "d_lr"):
             _positive(name, getattr(self, name))
         for name in ("beta1", "beta2"):
@@ -171,7 +177,7 @@ class TrainConfig:
             raise ConfigError(f"--augment_target={self.augment_target} is not allowed: use a "
                               "value in (0, 1).")
         for name in ("log_every", "checkpoint_every_steps"):
-            if getattr(self, name) % self.steps_per_call:
+            if getattr(self, name) % self.steps_per_call:  # 0 (off) is divisible by any k
                 raise ConfigError(f"--steps_per_call={self.steps_per_call} is not allowed: it must "
                                   f"divide --{name}={getattr(self, name)}.")
         _at_least("eval_every_epochs", self.eval_every_epochs, 0)

@@ -6,14 +6,21 @@ survivors to one flat uint8 file next to a JSON manifest. Decoding everything up
 bad files harmless: a truncated JPEG, a zero-byte file or a text file named `.jpg` is found and
 counted while the cache is built, never in the middle of an epoch, and `num_examples` is exact.
 Epochs then read the memory-mapped cache, which is far faster than decoding JPEGs again.
+Processes that open one uncached source at once build it once: the first takes a lock beside the
+cache folder and builds, the others wait and then read it (the manifest, published last, says
+the cache is complete). The cache is keyed by every file's name, size and modification time, so a
+file replaced in place is noticed.
 
     python -m kerasgan.data --dataset=celeba --data_dir=PATH [--split=all] --preview=grid.png
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import errno
+import fcntl
 import hashlib
 import json
 import logging
@@ -31,7 +38,7 @@ from kerasgan.errors import DataError
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 CELEBA_PARTITIONS = {"train": 0, "val": 1, "test": 2}
 CACHE_FOLDER = "kerasgan_cache"
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: the key holds each file's size and mtime
 GET_CELEBA = ('get CelebA from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html '
               'or Kaggle "jessicali9530/celeba-dataset"')
 _SHOWN_SKIPPED = 5
@@ -426,14 +433,23 @@ def _flat_images(folder: str) -> list[str]:
 def _file_listing(name: str, root: str, members: list[str], zip_path: str, crop: int,
                   min_side: int, key: dict, cache_home: str) -> _Listing:
     paths = members if zip_path else [os.path.join(root, m) for m in members]
+    # Name, size and mtime of every file (of the zip for a zip): a file replaced in place under
+    # the same name changes the key, so it never reads the old file's pixels from the cache.
+    stamps = [_stamp(zip_path)] if zip_path else [_stamp(p) for p in paths]
     key = dict(key, source=zip_path or root, crop=crop, min_side=min_side,
-               members=hashlib.sha1("\n".join(members).encode()).hexdigest())
-    if zip_path:
-        stat = os.stat(zip_path)
-        key["zip"] = [stat.st_size, int(stat.st_mtime)]
+               members=hashlib.sha1("\n".join(members).encode()).hexdigest(),
+               stamps=hashlib.sha1("\n".join(stamps).encode()).hexdigest())
     return _Listing(name=name, root=zip_path or root, key=key, cache_home=cache_home,
                     members=members,
                     stream=lambda size: raw_dataset(paths, size, crop, min_side, zip_path))
+
+
+def _stamp(path: str) -> str:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return "missing"  # gone since it was listed: decoding will report it unreadable
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _folder_listing(config: TrainConfig) -> _Listing:
@@ -660,9 +676,72 @@ def _build_cache(listing: _Listing, image_size: int, folder: str, key: dict) -> 
         os.replace(os.path.join(folder, "manifest.json.partial"),
                    os.path.join(folder, "manifest.json"))
     except OSError as error:
-        raise DataError(f"cannot write the image cache in {folder} ({error.strerror or error}): "
-                        f"pass --cache_dir=A_WRITABLE_FOLDER") from None
+        raise _cache_write_error(folder, error) from None
     return manifest
+
+
+def _build_cache_once(listing: _Listing, image_size: int, folder: str, key: dict) -> dict:
+    """The manifest of the cache, built by exactly one of the processes that ask at once.
+
+    An exclusive flock on FOLDER.lock (beside the cache folder) elects the builder; the others
+    wait for it with a printed message, then read what it published. The builder removes the
+    lock file when done, so a waiter that wakes on a removed file and still finds no cache (its
+    builder failed) locks the current file and tries again. Where the filesystem has no flock
+    (some network filesystems) each process builds on its own, as before.
+    """
+    lock_path = folder + ".lock"
+    waited = False
+    while True:
+        try:
+            os.makedirs(os.path.dirname(folder), exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise _cache_write_error(folder, error) from None
+        try:
+            locked = _lock(fd)
+            if not locked and locked is not None:
+                if not waited:
+                    print(f"waiting for another process to build the image cache {folder}",
+                          flush=True)
+                    waited = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            manifest = _read_manifest(folder, key, image_size)
+            if manifest is not None:
+                return manifest
+            if locked is not None and not _same_file(fd, lock_path):
+                continue
+            manifest = _build_cache(listing, image_size, folder, key)
+            with contextlib.suppress(OSError):
+                os.remove(lock_path)
+            return manifest
+        finally:
+            os.close(fd)
+
+
+def _lock(fd: int) -> bool | None:
+    """Tries an exclusive flock: True if taken, False if another process holds it, None where
+    the filesystem does not support flock."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    except OSError as error:
+        if error.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+            return None
+        raise
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False
+
+
+def _cache_write_error(folder: str, error: OSError) -> DataError:
+    return DataError(f"cannot write the image cache in {folder} ({error.strerror or error}): "
+                     f"pass --cache_dir=A_WRITABLE_FOLDER")
 
 
 def _cached_source(listing: _Listing, config: TrainConfig) -> ImageSource:
@@ -671,7 +750,7 @@ def _cached_source(listing: _Listing, config: TrainConfig) -> ImageSource:
               else os.path.join(listing.cache_home, CACHE_FOLDER))
     key = dict(listing.key, image_size=size, version=CACHE_VERSION)
     folder = cache_folder(listing.key, size, parent, listing.name)
-    manifest = _read_manifest(folder, key, size) or _build_cache(listing, size, folder, key)
+    manifest = _read_manifest(folder, key, size) or _build_cache_once(listing, size, folder, key)
     filenames = [listing.member(i) for i in manifest["kept"]]
     skipped = [(listing.member(i), reason) for i, reason in manifest["skipped"]]
     if not manifest["count"]:

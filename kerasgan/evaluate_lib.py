@@ -21,12 +21,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from kerasgan import checkpointing, data, metrics as metrics_lib, sample_lib
+from kerasgan import checkpointing, data, metrics as metrics_lib, rundir, sample_lib
 from kerasgan.config import TrainConfig, parse_metrics as _parse_metrics
 from kerasgan.errors import ConfigError, DataError
 
-STATS_FOLDER = "kerasgan_stats"
-METRICS_FILE = "metrics.jsonl"
 # The values worth a history.csv column at every image size (per-level SWD and kid_std go to
 # metrics.jsonl and TensorBoard only).
 HISTORY_METRICS = ("swd_avg", "fid", "kid")
@@ -144,7 +142,7 @@ def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[s
     stats, stats_origin = None, None
     if extractor is not None:
         cache = metrics_lib.StatsCache(
-            cache_dir or os.path.join(config.resolved_workdir(), STATS_FOLDER))
+            cache_dir or rundir.path(config.resolved_workdir(), rundir.STATS_FOLDER))
         key = real_stats_key(config, num_samples, extractor.id)
         stats, stats_origin = cache.load(key), "cached"
         if stats is not None and "swd" in metrics and int(stats["count"]) != len(real.images()):
@@ -243,7 +241,7 @@ def append_results(workdir: str, results: Sequence[dict[str, Any]], step: int, e
     when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     records = [{**result, "step": int(step), "epoch": int(epoch),
                 "checkpoint": os.path.basename(checkpoint), "time": when} for result in results]
-    with open(os.path.join(workdir, METRICS_FILE), "a", encoding="utf-8") as f:
+    with open(rundir.path(workdir, rundir.METRICS_FILE), "a", encoding="utf-8") as f:
         for record in records:
             f.write(json.dumps(record, sort_keys=True) + "\n")
         f.flush()
@@ -268,14 +266,14 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
     metrics = _as_metrics(metrics)
     overrides = {name: value for name, value in
                  (("dataset", dataset), ("data_dir", data_dir), ("split", split)) if value}
-    checkpointing.read_config(workdir).replace(**overrides)  # bad run or value: fail before loading
+    rundir.read_config(workdir).replace(**overrides)  # bad run or value: fail before loading
     config, generator, checkpoint = checkpointing.load_run_generator(workdir, raw=raw)
     config = config.replace(**overrides)
     step, epoch = checkpoint_counters(checkpoint)
     results = evaluate_generator(
         generator, config, metrics, num_samples, inception_weights=inception_weights,
         feature_extractor=feature_extractor,
-        cache_dir=cache_dir or os.path.join(workdir, STATS_FOLDER), seed=seed,
+        cache_dir=cache_dir or rundir.path(workdir, rundir.STATS_FOLDER), seed=seed,
         batch_size=batch_size)
     which = "G" if raw or not config.g_ema else "G average"
     for result in results:
@@ -286,5 +284,5 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
     print(f"{workdir}: {os.path.basename(checkpoint)} (step {step}, epoch {epoch}), "
           f"{count:,} generated vs {count:,} real images ({real})")
     print(format_table(results))
-    print(f"appended {len(records)} line(s) to {os.path.join(workdir, METRICS_FILE)}")
+    print(f"appended {len(records)} line(s) to {rundir.path(workdir, rundir.METRICS_FILE)}")
     return records

@@ -126,6 +126,8 @@ class GAN:
             items["g_ema"] = self.averaged.model
         if self.augment_names:
             items["augment_p"] = self.augment_p
+        if self.loss_scale_variables():
+            items["loss_scale"] = self.loss_scale_variables()
         return items
 
     def initialise_missing(self, names) -> list[str]:
@@ -136,10 +138,25 @@ class GAN:
             ema.copy_weights(self.averaged.model, self.generator)
             self._averaged_at_step = -1
             lines.append("G's moving average (--g_ema) starts from the restored G")
+        if "loss_scale" in names:
+            lines.append("the mixed_float16 loss scale starts afresh")
         if "augment_p" in names:
             lines.append(f"the augmentation probability (--augment_p) starts at "
                          f"{float(self.augment_p):g}")
         return lines
+
+    def loss_scale_variables(self) -> dict[str, tf.Variable]:
+        """The loss scalers' own state under mixed_float16 (the scale, the steps since it last
+        grew, their step count), by name; {} in float32. The checkpoint holds it, so a resumed
+        run scales its losses exactly as an uninterrupted one would."""
+        found = {}
+        for prefix, scaler, inner in (("g", self._g_apply, self.g_optimizer),
+                                      ("d", self._d_apply, self.d_optimizer)):
+            if scaler is not inner:
+                wrapped = {id(v) for v in inner.variables}
+                found.update({f"{prefix}_{v.name}": v.value for v in scaler.variables
+                              if id(v) not in wrapped})
+        return found
 
     def seed_generator_states(self) -> list[tf.Variable]:
         """Keras SeedGenerator states (Dropout's) that tf.train.Checkpoint does not track by itself."""

@@ -20,6 +20,7 @@ import numpy as np
 # importing this module leaves matplotlib's backend alone (a notebook's inline plots keep working).
 from matplotlib.figure import Figure
 
+from kerasgan import rundir
 from kerasgan.errors import RunError
 from kerasgan.fileio import write_atomic
 from kerasgan.images import (GRID_PAD_VALUE, GRID_PADDING, grid_columns,  # noqa: F401
@@ -104,7 +105,7 @@ def save_d_outputs(real_probs: Any, fake_probs: Any, epoch: int, workdir: str) -
     """Keeps an epoch's D outputs (a few KB) under plots/ so `redraw` can rebuild its histogram."""
     buffer = io.BytesIO()
     np.savez(buffer, real=np.asarray(real_probs, np.float32), fake=np.asarray(fake_probs, np.float32))
-    path = os.path.join(workdir, "plots", f"d_outputs_epoch_{epoch:04d}.npz")
+    path = rundir.d_outputs_path(workdir, epoch)
     write_atomic(path, buffer.getvalue())
     return path
 
@@ -214,23 +215,23 @@ def redraw(workdir: str, histograms: bool = True) -> list[str]:
     """Rebuilds plots/losses.png, plots/progression.png, plots/progression.gif and (with
     histograms) every epoch's D-output histogram from the plots/d_outputs_epoch_NNNN.npz the run
     kept; returns the paths."""
-    history_path = os.path.join(workdir, "history.csv")
+    history_path = rundir.path(workdir, rundir.HISTORY_FILE)
     if not os.path.isfile(history_path):
         raise RunError(f"{history_path} not found: --workdir must be a kerasgan run directory "
                        f"(one that holds history.csv)")
-    written = [os.path.join(workdir, "plots", "losses.png")]
+    written = [rundir.path(workdir, rundir.PLOTS_DIR, "losses.png")]
     plot_losses(read_history(history_path), written[0])
-    samples = glob.glob(os.path.join(workdir, "samples", "epoch_*.png"))
+    samples = glob.glob(rundir.sample_grid_path(workdir, "*"))
     if samples:
-        written.append(os.path.join(workdir, "plots", "progression.png"))
+        written.append(rundir.path(workdir, rundir.PLOTS_DIR, "progression.png"))
         plot_progression(samples, written[-1])
-        written.append(os.path.join(workdir, "plots", "progression.gif"))
+        written.append(rundir.path(workdir, rundir.PLOTS_DIR, "progression.gif"))
         save_progression_gif(samples, written[-1])
-    kept = glob.glob(os.path.join(workdir, "plots", "d_outputs_epoch_*.npz")) if histograms else []
+    kept = glob.glob(rundir.d_outputs_path(workdir, "*")) if histograms else []
     for outputs in sorted(kept):
         epoch = int(re.search(r"(\d+)\.npz$", outputs).group(1))
         with np.load(outputs, allow_pickle=False) as arrays:
-            written.append(os.path.join(workdir, "plots", f"d_output_hist_epoch_{epoch:04d}.png"))
+            written.append(rundir.d_output_hist_path(workdir, epoch))
             plot_d_output_hist(arrays["real"], arrays["fake"], epoch, written[-1])
     return written
 

@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from kerasgan import checkpointing, images as images_lib, inference, plots
+from kerasgan import checkpointing, images as images_lib, inference, plots, rundir
 from kerasgan.errors import ConfigError
 from kerasgan.gan import seeded_noise
 
@@ -77,7 +77,7 @@ def _load(workdir: str, generator_path: str, outdir: str, raw: bool = False):
         outdir = outdir or "generated"
     else:
         _, generator, _ = checkpointing.load_run_generator(workdir, raw=raw)
-        outdir = outdir or os.path.join(workdir, "generated")
+        outdir = outdir or rundir.path(workdir, rundir.GENERATED_DIR)
     os.makedirs(outdir, exist_ok=True)
     return generator, outdir
 

@@ -1,16 +1,21 @@
 """train_and_evaluate(config, workdir): the training loop and its schedule, nothing else.
 
-The CLI, the notebooks and the tests all call this one function. It owns the run directory:
-config.json first, then checkpoints, samples, history, plots, TensorBoard events and the
-exported generator. Calling it again on the same directory resumes where the last run stopped.
+The CLI, the notebooks and the tests all call this one function. It owns the run directory for
+its whole life (rundir.RunLock: a second trainer on it stops at once): config.json first, then
+checkpoints, samples, history, plots, TensorBoard events and the exported generator. Calling it
+again on the same directory resumes where the last run stopped. A start that fails (no data, a
+bad setting) leaves nothing behind: the directory is written only once the data has opened and
+the networks are built, and an existing run is left as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
 import shutil
+import sys
 import time
 from typing import Any, Optional
 
@@ -18,11 +23,15 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from kerasgan import checkpointing, data, distribute, evaluate_lib, monitoring, plots
+from kerasgan import checkpointing, data, distribute, evaluate_lib, monitoring, plots, rundir
 from kerasgan.config import PRESETS, TrainConfig, make_config
 from kerasgan.errors import ConfigError, DataError, RunError
 from kerasgan.gan import GAN, fixed_noise
 from kerasgan.interrupts import GracefulStop
+
+
+# What --checkpoint_every_minutes measures: a monotonic clock in seconds (tests put a fake here).
+clock = time.monotonic
 
 
 class TrainingDiverged(RunError):
@@ -51,38 +60,18 @@ def resolve_config(preset: str = "", overrides: Optional[dict[str, Any]] = None,
     overrides = dict(overrides or {})
     new = make_config(preset, **overrides)
     workdir = new.resolved_workdir()
-    if fresh or not os.path.isfile(os.path.join(workdir, checkpointing.CONFIG_FILE)):
+    if fresh or not rundir.has_config(workdir):
         return new
-    values = checkpointing.read_config(workdir).to_dict()
+    values = rundir.read_config(workdir).to_dict()
     if preset:
         values.update(PRESETS[preset], preset=preset)
     values.update(overrides, workdir=overrides.get("workdir", values["workdir"]))
     return TrainConfig.from_dict(values)
 
 
-def prepare_workdir(config: TrainConfig, workdir: str, overwrite: bool = False) -> None:
-    """Checks the run directory against config and writes config.json.
-
-    A directory trained with a different model or data (IDENTITY_FIELDS) is refused with the
-    differing fields listed; with overwrite it is moved aside (never deleted) and a new run starts.
-    """
-    config_path = os.path.join(workdir, checkpointing.CONFIG_FILE)
-    if os.path.isfile(config_path):
-        if overwrite:
-            aside = f"{workdir.rstrip(os.sep)}.old-{time.strftime('%Y%m%d-%H%M%S')}"
-            os.rename(workdir, aside)
-            print(f"moved the previous run aside to {aside}")
-        else:
-            stored = checkpointing.read_config(workdir)
-            diff = stored.identity_diff(config)
-            if diff:
-                fields = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in diff.items())
-                raise RunError(f"{workdir} holds a run with a different model or data ({fields}); "
-                               "use another --workdir, or --overwrite to move it aside and "
-                               "start afresh")
+def _write_config(config: TrainConfig, workdir: str) -> None:
     try:
-        os.makedirs(workdir, exist_ok=True)
-        checkpointing.write_config(config, workdir)
+        rundir.write_config(config, workdir)
     except OSError as error:
         raise RunError(f"cannot write the run directory {workdir}: {error.strerror}") from error
 
@@ -109,33 +98,44 @@ def train_and_evaluate(config: TrainConfig, workdir: Optional[str] = None, *,
     # the run directory, other workers write into a temporary one that is removed at the end.
     strategy = distribute.make_strategy(config.strategy)
     workdir = distribute.worker_dir(run_dir, strategy)
+    # The chief owns the shared run directory: it locks it before anything else, so a second
+    # trainer stops before building anything. Other workers write into their own temporary one.
+    lock = rundir.RunLock(workdir).acquire() if workdir == run_dir else None
     try:
-        return _train(config, run_dir, workdir, strategy, overwrite)
+        return _train(config, run_dir, workdir, strategy, overwrite, lock)
     finally:
+        if lock is not None:
+            lock.release(remove_created=True)  # a failed start's new directory goes too
         distribute.remove_worker_dir(workdir, strategy)
 
 
-def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite: bool
-           ) -> TrainResult:
-    prepare_workdir(config, workdir, overwrite)
+def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite: bool,
+           lock: Optional[rundir.RunLock]) -> TrainResult:
+    # Everything that can fail on a user's setting runs before the run directory is written.
+    if not overwrite:
+        rundir.check_compatible(config, workdir)
     source = data.open_source(config)
     print(source.report())
     steps_per_epoch = _steps_per_epoch(config, source.num_examples)
-
     gan = GAN(config, strategy)
+    _check_free_space(gan, workdir, config.max_to_keep)
+    if overwrite and rundir.has_config(workdir):
+        lock.move_aside() if lock is not None else rundir.move_aside(workdir)
+        os.makedirs(workdir, exist_ok=True)
+
     checkpoint = checkpointing.RunCheckpoint(gan, workdir, config.max_to_keep)
     # Every worker resumes from the chief's checkpoints.
     restored = (checkpoint if workdir == run_dir
                 else checkpointing.RunCheckpoint(gan, run_dir)).restore_latest()
+    _write_config(config, workdir)
     # The checkpoint holds the old learning rates; a resumed run must train with the ones asked
     # for now (lowering them is the first remedy for a diverged run).
     gan.g_optimizer.learning_rate = config.g_lr
     gan.d_optimizer.learning_rate = config.d_lr
-    _check_free_space(gan, workdir, config.max_to_keep)
     start_epoch, step = int(gan.epoch), int(gan.step)
     if restored:
         print(f"resumed from {restored}: epoch {start_epoch + 1}, step {step}")
-    generator_path = os.path.join(workdir, checkpointing.GENERATOR_FILE)
+    generator_path = rundir.path(workdir, rundir.GENERATOR_FILE)
     if start_epoch >= config.epochs:
         if not os.path.isfile(generator_path):
             checkpointing.export_generator(gan.inference_generator, generator_path)
@@ -143,12 +143,26 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
               f"Raise --epochs to train further.")
         return TrainResult(workdir, step, start_epoch, "already_finished", gan=gan)
 
-    loop = _Loop(config, workdir, gan, checkpoint, source, steps_per_epoch)
-    with GracefulStop() as stop:
-        result = loop.run(stop)
+    try:
+        loop = _Loop(config, workdir, gan, checkpoint, source, steps_per_epoch)
+        with GracefulStop() as stop:
+            result = loop.run(stop)
+    except OSError as error:  # a full disk or an I/O error while writing the run's files
+        raise _write_failed(workdir, checkpoint, error) from error
     if result.status == "finished":
         print(f"finished {config.epochs} epochs ({result.step} steps); generator: {generator_path}")
     return dataclasses.replace(result, gan=gan)
+
+
+def _write_failed(workdir: str, checkpoint, error: Exception) -> RunError:
+    """The one line for a write that failed mid-run (ENOSPC, EIO): what, why, and that every
+    file written before, the last checkpoint included, is intact (all writes are atomic)."""
+    name = os.path.basename(getattr(error, "filename", None) or "")
+    reason = getattr(error, "strerror", None) or (str(error).splitlines() or [""])[0]
+    return RunError(f"cannot write {name or 'a file'} in {workdir} ({reason or type(error).__name__}"
+                    f"): training stopped; the last checkpoint ("
+                    f"{checkpoint.manager.latest_checkpoint or 'none yet'}) and the files written "
+                    f"before are intact. Free some space and resume with the same command")
 
 
 def _steps_per_epoch(config: TrainConfig, num_examples: int) -> int:
@@ -169,16 +183,17 @@ class _Loop:
         self.config, self.workdir, self.gan = config, workdir, gan
         self.checkpoint, self.source, self.steps_per_epoch = checkpoint, source, steps_per_epoch
         self.history = monitoring.History(
-            os.path.join(workdir, "history.csv"),
+            rundir.path(workdir, rundir.HISTORY_FILE),
             monitoring.history_columns(gan.metric_names) + evaluate_lib.HISTORY_METRICS)
         self.history.truncate_after(int(gan.step))
-        self.summaries = monitoring.SummaryWriter(os.path.join(workdir, "tensorboard"))
+        self.summaries = monitoring.SummaryWriter(rundir.path(workdir, rundir.TENSORBOARD_DIR))
         self.collapse = monitoring.CollapseDetector()
-        first_grid = os.path.join(workdir, "samples", "epoch_0001.png")
+        first_grid = rundir.sample_grid_path(workdir, 1)
         if os.path.isfile(first_grid):  # resumed: diversity is judged against epoch 1, as before
             self.collapse.first_diversity = monitoring.sample_diversity(
                 plots.load_grid_tiles(first_grid))
         self.fixed_noise = fixed_noise(config)
+        self.last_save = clock()
         self.bad_steps = 0
         self.skipped_steps = 0
         # With several workers a stop waits for the step's all-reduce to say that some worker
@@ -195,7 +210,7 @@ class _Loop:
         self.feature_extractor = (evaluate_lib.make_feature_extractor(
             config.eval_metrics, config.inception_weights or None)
             if config.eval_every_epochs else None)
-        summary_path = os.path.join(workdir, "model_summary.txt")
+        summary_path = rundir.path(workdir, rundir.MODEL_SUMMARY_FILE)
         if not os.path.isfile(summary_path):
             monitoring.write_model_summary(
                 {"generator": gan.generator, "discriminator": gan.discriminator}, summary_path)
@@ -208,13 +223,16 @@ class _Loop:
                 self.trained_seconds += time.perf_counter() - start
                 self.total_seconds["training"] += time.perf_counter() - start
                 if not finished:
-                    self.checkpoint.save()
+                    self._save()
                     return self._stopped(f"at epoch {epoch + 1}", epoch, stop)
                 self._end_epoch(epoch, last=epoch + 1 == self.config.epochs or self._must_stop(stop))
                 if self._must_stop(stop) and epoch + 1 < self.config.epochs:
                     return self._stopped(f"after epoch {epoch + 1}", epoch + 1, stop)
         finally:
-            self.history.close()
+            # After a failed write, closing may fail the same way: the first error is the one.
+            failing = sys.exc_info()[0] is not None
+            with contextlib.suppress(OSError) if failing else contextlib.nullcontext():
+                self.history.close()
             self.summaries.close()
             trained, work = self.total_seconds["training"], self.total_seconds["epoch work"]
             print(f"time: training {trained:.1f} s, per-epoch work (checkpoints, grids, plots, "
@@ -266,9 +284,27 @@ class _Loop:
                     values["images_per_sec"] = window_steps * config.batch_size / max(elapsed, 1e-9)
                     self._log(epoch, step, values, bar)
                     window_start, window_steps = time.perf_counter(), 0
-                if step % config.checkpoint_every_steps == 0:
-                    self.checkpoint.save()
+                if self._checkpoint_due(step):
+                    self._save()
         return not self._must_stop(stop) or int(gan.batch_in_epoch) == self.steps_per_epoch
+
+    def _checkpoint_due(self, step: int, epoch_end: bool = False) -> bool:
+        """Every --checkpoint_every_steps steps or --checkpoint_every_minutes since the last save,
+        whichever comes first (0 turns either off); an epoch's last step is judged by _end_epoch
+        (epoch_end), which saves with the per-epoch work or, when that is skipped, if due."""
+        if not epoch_end and int(self.gan.batch_in_epoch) == self.steps_per_epoch:
+            return False
+        every, minutes = self.config.checkpoint_every_steps, self.config.checkpoint_every_minutes
+        return bool((every and step % every == 0)
+                    or (minutes and clock() - self.last_save >= 60.0 * minutes))
+
+    def _save(self) -> str:
+        try:
+            path = self.checkpoint.save()
+        except (OSError, tf.errors.OpError) as error:  # TensorFlow reports ENOSPC as an OpError
+            raise _write_failed(self.workdir, self.checkpoint, error) from error
+        self.last_save = clock()
+        return path
 
     def _check_finite(self, step: int, losses: dict[str, float]) -> None:
         if all(math.isfinite(v) for v in losses.values()):
@@ -317,6 +353,8 @@ class _Loop:
             self.work_seconds = time.perf_counter() - start
             self.total_seconds["epoch work"] += self.work_seconds
             self.trained_seconds = 0.0
+        elif self._checkpoint_due(int(gan.step), epoch_end=True):
+            self._save()
         tqdm.write(f"epoch {epoch + 1}/{self.config.epochs} done (step {int(gan.step)})")
 
     def _epoch_work_due(self) -> bool:
@@ -329,11 +367,11 @@ class _Loop:
         """Checkpoint, fixed-noise grid, D-output histogram, plots, collapse check, export."""
         gan, workdir = self.gan, self.workdir
         step = int(gan.step)
-        checkpoint_path = self.checkpoint.save()
+        checkpoint_path = self._save()
         if results:
             evaluate_lib.append_results(workdir, results, step, epoch + 1, checkpoint_path)
         samples = gan.generate(self.fixed_noise)
-        plots.save_image_grid(samples, os.path.join(workdir, "samples", f"epoch_{epoch + 1:04d}.png"))
+        plots.save_image_grid(samples, rundir.sample_grid_path(workdir, epoch + 1))
         self.summaries.image(step, "fixed_noise_samples", samples)
         if self.last_batch is not None:
             real_probs = gan.d_probabilities(gan.last_batch(self.last_batch))
@@ -341,15 +379,15 @@ class _Loop:
             self.summaries.histogram(step, "d_output/real", real_probs)
             self.summaries.histogram(step, "d_output/fake", fake_probs)
             plots.save_d_outputs(real_probs, fake_probs, epoch + 1, workdir)
-            plots.plot_d_output_hist(real_probs, fake_probs, epoch + 1, os.path.join(
-                workdir, "plots", f"d_output_hist_epoch_{epoch + 1:04d}.png"))
+            plots.plot_d_output_hist(real_probs, fake_probs, epoch + 1,
+                                     rundir.d_output_hist_path(workdir, epoch + 1))
         self.summaries.flush()
         plots.redraw(workdir, histograms=False)
         warning = self.collapse.end_epoch(epoch + 1, samples)
         if warning:
             tqdm.write(f"warning: {warning}")
         checkpointing.export_generator(gan.inference_generator,
-                                       os.path.join(workdir, checkpointing.GENERATOR_FILE))
+                                       rundir.path(workdir, rundir.GENERATOR_FILE))
 
     def _evaluate(self, epoch: int) -> list[dict[str, Any]]:
         """The --eval_metrics results when an evaluation is due after this epoch, else []."""
@@ -360,7 +398,7 @@ class _Loop:
             self.gan.inference_generator, config, config.eval_metrics, config.eval_num_samples,
             inception_weights=config.inception_weights or None,
             feature_extractor=self.feature_extractor,
-            cache_dir=os.path.join(self.workdir, evaluate_lib.STATS_FOLDER), seed=0,
+            cache_dir=rundir.path(self.workdir, rundir.STATS_FOLDER), seed=0,
             source=self.source)
         values = {r["metric"]: r["value"] for r in results}
         self.summaries.scalars(int(self.gan.step), {f"eval/{k}": v for k, v in values.items()})

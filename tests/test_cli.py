@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import sample_lib, train_lib
+from kerasgan import rundir, sample_lib, train_lib
 from kerasgan.errors import ConfigError
 
 
@@ -41,7 +41,7 @@ def test_train_rejects_a_non_numeric_flag(cli, tmp_path):
 
 def test_sample_on_a_run_without_checkpoint_says_so(cli, tmp_path, tiny_config):
     workdir = str(tmp_path / "run")
-    train_lib.prepare_workdir(tiny_config, workdir)
+    rundir.write_config(tiny_config, workdir)
     proc = cli("kerasgan.sample", f"--workdir={workdir}")
     _one_line_error(proc, "has no checkpoint yet")
 

@@ -96,3 +96,20 @@ def test_augment_lists_are_parsed_in_canonical_order():
     assert config_lib.parse_augment("cutout, color") == ("color", "cutout")
     assert config_lib.parse_augment("") == ()
     assert config_lib.parse_augment_p("auto") is None and config_lib.parse_augment_p("0.3") == 0.3
+
+
+def test_checkpoint_intervals_may_be_off_but_not_negative():
+    config = config_lib.make_config(checkpoint_every_steps=0, checkpoint_every_minutes=0,
+                                    steps_per_call=4, log_every=8)
+    assert (config.checkpoint_every_steps, config.checkpoint_every_minutes) == (0, 0)
+    with pytest.raises(ConfigError, match="--checkpoint_every_minutes=-1.0 is not allowed"):
+        config_lib.make_config(checkpoint_every_minutes=-1.0)
+    with pytest.raises(ConfigError, match="--steps_per_call=4 is not allowed: it must divide "
+                                          "--checkpoint_every_steps=6"):
+        config_lib.make_config(steps_per_call=4, log_every=8, checkpoint_every_steps=6)
+
+
+def test_a_config_json_from_before_checkpoint_every_minutes_still_loads():
+    values = config_lib.TrainConfig().to_dict()
+    del values["checkpoint_every_minutes"]
+    assert config_lib.TrainConfig.from_json(json.dumps(values)).checkpoint_every_minutes == 10.0

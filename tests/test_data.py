@@ -1,7 +1,9 @@
 import io
+import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 
 import numpy as np
@@ -431,6 +433,68 @@ def test_cache_dir_flag_moves_the_cache(celeba_dir, tmp_path):
                              cache_dir=str(tmp_path / "elsewhere")))
     assert len(os.listdir(tmp_path / "elsewhere")) == 1
     assert not os.path.exists(os.path.join(celeba_dir, data.CACHE_FOLDER))
+
+
+_OPEN_AT_ONCE = """
+import json, os, sys, time
+from kerasgan import config as config_lib, data
+builds = []
+build = data._build_cache
+def counted(*args):
+    builds.append(1)
+    time.sleep(1.5)  # a slow build: the others surely ask while it runs
+    return build(*args)
+data._build_cache = counted
+config = config_lib.make_config(dataset="folder", data_dir=sys.argv[1], image_size=16)
+open(sys.argv[2], "w").close()
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.01)
+source = data.open_source(config)
+print(json.dumps({"num_examples": source.num_examples, "builds": len(builds)}))
+"""
+
+
+def test_three_processes_opening_one_uncached_source_build_it_once(tmp_path):
+    root = str(tmp_path / "images")
+    for i in range(6):
+        _write(f"{root}/face{i}.png", _png(24, 24, seed=i))
+    _write(f"{root}/broken.png", b"not a png")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    go = str(tmp_path / "go")
+    procs = [subprocess.Popen([sys.executable, "-c", _OPEN_AT_ONCE, root,
+                               str(tmp_path / f"ready{i}"), go], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for i in range(3)]
+    deadline = time.monotonic() + 120
+    while (not all(os.path.exists(tmp_path / f"ready{i}") for i in range(3))
+           and time.monotonic() < deadline):
+        time.sleep(0.05)
+    open(go, "w").close()  # all three imported TensorFlow: now they open the source together
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        results.append((out, json.loads(out.strip().splitlines()[-1])))
+    assert [r["num_examples"] for _, r in results] == [6, 6, 6]
+    assert sum(r["builds"] for _, r in results) == 1
+    assert sum("waiting for another process to build" in out for out, _ in results) == 2
+    assert len(_cache_entries(root)) == 1  # one cache folder, no lock file left behind
+
+
+def test_a_file_replaced_in_place_invalidates_the_cache(tmp_path):
+    root = str(tmp_path / "images")
+    for i in range(3):
+        _write(f"{root}/face{i}.png", _png(24, 24, seed=i))
+    config = _config(dataset="folder", data_dir=root)
+    before = data.open_source(config).images(3)
+    replaced = f"{root}/face1.png"
+    stat = os.stat(replaced)
+    _write(replaced, _png(24, 24, seed=99))
+    os.utime(replaced, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    after = data.open_source(config)
+    np.testing.assert_array_equal(after.images(3)[[0, 2]], before[[0, 2]])
+    assert not np.array_equal(after.images(3)[1], before[1])
+    _write(replaced, b"now a broken file")  # same name again, now unreadable
+    assert data.open_source(config).num_examples == 2
 
 
 # ----------------------------------------------------------------------------- command line

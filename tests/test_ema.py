@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import checkpointing, ema, gan as gan_lib, networks, train_lib
+from kerasgan import checkpointing, ema, gan as gan_lib, networks, rundir, train_lib
 from kerasgan.config import TrainConfig
 
 
@@ -116,7 +116,7 @@ def test_a_run_from_before_g_ema_resumes_with_the_average_started_from_g(tmp_pat
     del stored["g_ema"], stored["epoch_work_share"]
     with open(path, "w") as f:
         json.dump(stored, f)
-    assert checkpointing.read_config(config.workdir).g_ema is False
+    assert rundir.read_config(config.workdir).g_ema is False
     capsys.readouterr()
     result = train_lib.train_and_evaluate(config.replace(g_ema=True, epochs=2))
     out = capsys.readouterr().out

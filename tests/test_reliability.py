@@ -1,6 +1,7 @@
 """Preemption, crashes and bad files: nothing lost, nothing silent (subprocesses, 16 px runs)."""
 
 import csv
+import errno
 import os
 import pickle
 import signal
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import checkpointing, gan as gan_lib, train_lib
+from kerasgan import checkpointing, gan as gan_lib, monitoring, networks, rundir, train_lib
 from kerasgan.errors import RunError
 
 ARGS = ["--dataset=synthetic", "--image_size=16", "--latent_dim=8", "--batch_size=8",
@@ -19,15 +20,15 @@ ARGS = ["--dataset=synthetic", "--image_size=16", "--latent_dim=8", "--batch_siz
         "--log_every=1", "--deterministic"]
 
 
-def _train(workdir, *extra):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+def _train(workdir, *extra, env=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", **(env or {}))
     return subprocess.run([sys.executable, "-m", "kerasgan.train", *ARGS, f"--workdir={workdir}",
                            *extra], capture_output=True, text=True, env=env, timeout=300)
 
 
-def _interrupt(workdir, signum, marker, *extra):
+def _interrupt(workdir, signum, marker, *extra, env=None):
     """Starts training, sends `signum` once `marker` is printed; returns (returncode, stdout)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", **(env or {}))
     proc = subprocess.Popen([sys.executable, "-m", "kerasgan.train", *ARGS,
                              f"--workdir={workdir}", *extra], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
@@ -168,7 +169,7 @@ def test_a_signal_in_an_epochs_last_step_ends_that_epoch_then_stops(monkeypatch,
 
 def test_config_mismatch_is_refused_by_the_cli_listing_the_fields(tmp_path):
     workdir = str(tmp_path / "run")
-    train_lib.prepare_workdir(train_lib.resolve_config(overrides=dict(
+    rundir.write_config(train_lib.resolve_config(overrides=dict(
         dataset="synthetic", image_size=16, workdir=workdir)), workdir)
     proc = _train(workdir, "--image_size=32", "--arch=dcgan")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
@@ -264,3 +265,110 @@ def test_with_every_stabiliser_on_sigterm_and_resume_equal_an_uninterrupted_run(
     assert any(name.startswith("augment_p/") for name in values)
     assert float(values["augment_p/.ATTRIBUTES/VARIABLE_VALUE"]) > 0  # it moved, and resumed
     _assert_same_run(straight, workdir)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints by time, mixed precision, failed writes.
+
+def _checkpoint_steps(workdir):
+    state = tf.train.get_checkpoint_state(os.path.join(workdir, "checkpoints"))
+    return [int(path.rsplit("-", 1)[1]) for path in state.all_model_checkpoint_paths]
+
+
+@pytest.mark.parametrize("every_steps,expected", [(0, [3, 6, 8]), (5, [3, 5, 8])])
+def test_checkpoints_by_time_or_steps_whichever_comes_first(monkeypatch, tiny_config,
+                                                            every_steps, expected):
+    """A fake clock that advances 4 minutes per step: with --checkpoint_every_minutes=10 a
+    save is due 12 minutes after the last one (step 3, then 6); steps (every 5) restart the
+    clock too; the epoch's end (step 8) always saves."""
+    now = [0.0]
+    monkeypatch.setattr(train_lib, "clock", lambda: now[0])
+    original = gan_lib.GAN.train_steps
+
+    def train_steps(gan, group, stop=False):
+        now[0] += 4 * 60.0
+        return original(gan, group, stop)
+    monkeypatch.setattr(gan_lib.GAN, "train_steps", train_steps)
+    config = tiny_config.replace(steps_per_epoch=8, num_synthetic=64, max_to_keep=10,
+                                 checkpoint_every_minutes=10.0,
+                                 checkpoint_every_steps=every_steps)
+    train_lib.train_and_evaluate(config)
+    assert _checkpoint_steps(config.workdir) == expected
+
+
+def test_checkpoints_by_steps_alone_with_the_clock_off(monkeypatch, tiny_config):
+    hours = iter(range(0, 10**6, 3600))  # an hour passes at every reading: never due by time
+    monkeypatch.setattr(train_lib, "clock", lambda: float(next(hours)))
+    config = tiny_config.replace(steps_per_epoch=5, num_synthetic=64, max_to_keep=10,
+                                 checkpoint_every_minutes=0.0, checkpoint_every_steps=2)
+    train_lib.train_and_evaluate(config)
+    assert _checkpoint_steps(config.workdir) == [2, 4, 5]
+
+
+# float16 kernels on CPU: oneDNN's are ~15x slower than TensorFlow's own here (28 s against
+# 1.8 s a step for `seed` at 16 px), and `dcgan` is 4x faster again.
+FLOAT16 = ("--mixed_precision=mixed_float16", "--arch=dcgan")
+FLOAT16_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+def test_mixed_float16_sigterm_then_resume_equals_an_uninterrupted_run(tmp_path):
+    straight = str(tmp_path / "straight")
+    proc = _train(straight, *FLOAT16, env=FLOAT16_ENV)
+    assert proc.returncode == 0, proc.stderr
+    workdir = str(tmp_path / "run")
+    code, out = _interrupt(workdir, signal.SIGTERM, "[E01 | B3]", *FLOAT16, env=FLOAT16_ENV)
+    assert code == 0 and "SIGTERM received" in out
+    proc = _train(workdir, *FLOAT16, env=FLOAT16_ENV)
+    assert proc.returncode == 0, proc.stderr
+    scale = {k: v for k, v in _checkpoint_values(workdir).items() if k.startswith("loss_scale/")}
+    assert any("step_counter" in name for name in scale) and any("scale" in n for n in scale)
+    _assert_same_run(straight, workdir)
+
+
+def test_a_checkpoint_restores_under_the_other_precision(tiny_config, capsys):
+    train_lib.train_and_evaluate(tiny_config)  # float32: ckpt-2 without loss-scale state
+    half = gan_lib.GAN(tiny_config.replace(mixed_precision="mixed_float16"))
+    checkpoint = checkpointing.RunCheckpoint(half, tiny_config.workdir)
+    assert checkpoint.restore_latest().endswith("ckpt-2") and int(half.step) == 2
+    assert ("was written without it: the mixed_float16 loss scale starts afresh"
+            in capsys.readouterr().out)
+    half.step.assign(3)
+    checkpoint.save()  # a float16 checkpoint, loss scale included
+    full = gan_lib.GAN(tiny_config)
+    assert checkpointing.RunCheckpoint(full, tiny_config.workdir).restore_latest().endswith("ckpt-3")
+    assert int(full.step) == 3
+    assert "holds loss_scale, which this run does not use" in capsys.readouterr().out
+
+
+def _enospc(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "injected")
+
+
+@pytest.mark.parametrize("target", ["checkpoint", "history", "generator"])
+def test_a_failed_write_stops_training_and_keeps_the_last_checkpoint(monkeypatch, tiny_config,
+                                                                     target):
+    config = tiny_config.replace(epochs=2, steps_per_epoch=2, checkpoint_every_steps=1,
+                                 max_to_keep=10)
+    train_lib.train_and_evaluate(config.replace(epochs=1))  # ckpt-1, ckpt-2, generator.keras
+    if target == "checkpoint":
+        save = tf.train.CheckpointManager.save
+        monkeypatch.setattr(tf.train.CheckpointManager, "save", lambda manager, **kw: (
+            _enospc() if kw.get("checkpoint_number") == 3 else save(manager, **kw)))
+    elif target == "history":
+        append = monitoring.History.append
+        monkeypatch.setattr(monitoring.History, "append", lambda history, row: (
+            _enospc() if row["step"] == 3 else append(history, row)))
+    else:
+        monkeypatch.setattr(networks.Generator, "save", _enospc)
+    with pytest.raises(RunError, match=r"No space left on device\): training stopped; the last "
+                                       r"checkpoint \(.*ckpt-\d\) .* are intact"):
+        train_lib.train_and_evaluate(config)
+    monkeypatch.undo()
+    kept = _checkpoint_steps(config.workdir)[-1]
+    assert kept == (4 if target == "generator" else 2)
+    gan = gan_lib.GAN(config)
+    assert checkpointing.RunCheckpoint(gan, config.workdir).restore_latest().endswith(f"ckpt-{kept}")
+    checkpointing.load_generator(os.path.join(config.workdir, "generator.keras"))
+    assert [row["step"] for row in _history(config.workdir)][:2] == ["1", "2"]
+    assert not os.path.exists(os.path.join(config.workdir, rundir.LOCK_FILE))
+    assert train_lib.train_and_evaluate(config).status in ("finished", "already_finished")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import checkpointing, gan as gan_lib, train_lib
+from kerasgan import checkpointing, gan as gan_lib, rundir, train_lib
 from kerasgan.errors import ConfigError, RunError
 
 
@@ -126,25 +126,27 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, tiny_config):
 
 def test_resolve_config_keeps_the_stored_settings(tmp_path, tiny_config):
     workdir = str(tmp_path / "run")
-    checkpointing.write_config(tiny_config.replace(workdir=workdir), workdir)
+    rundir.write_config(tiny_config.replace(workdir=workdir), workdir)
     config = train_lib.resolve_config(overrides={"workdir": workdir, "epochs": 5})
     assert (config.image_size, config.dataset, config.epochs) == (16, "synthetic", 5)
 
 
 def test_a_run_with_another_image_size_is_refused(tmp_path, tiny_config):
     workdir = str(tmp_path / "run")
-    train_lib.prepare_workdir(tiny_config, workdir)
+    rundir.write_config(tiny_config, workdir)
     with pytest.raises(RunError, match=r"image_size: 16 -> 32.*--overwrite"):
-        train_lib.prepare_workdir(tiny_config.replace(image_size=32), workdir)
+        train_lib.train_and_evaluate(tiny_config.replace(image_size=32), workdir)
+    assert os.listdir(workdir) == ["config.json"]
 
 
 def test_overwrite_moves_the_old_run_aside(tmp_path, tiny_config):
     workdir = str(tmp_path / "run")
-    train_lib.prepare_workdir(tiny_config, workdir)
-    train_lib.prepare_workdir(tiny_config.replace(image_size=32), workdir, overwrite=True)
-    assert checkpointing.read_config(workdir).image_size == 32
+    rundir.write_config(tiny_config.replace(latent_dim=4), workdir)
+    train_lib.train_and_evaluate(tiny_config, workdir, overwrite=True)
+    assert rundir.read_config(workdir).latent_dim == 8
     aside = [p for p in os.listdir(tmp_path) if p.startswith("run.old-")]
-    assert len(aside) == 1 and checkpointing.read_config(str(tmp_path / aside[0])).image_size == 16
+    assert len(aside) == 1 and os.listdir(tmp_path / aside[0]) == ["config.json"]
+    assert rundir.read_config(str(tmp_path / aside[0])).latent_dim == 4
 
 
 def test_more_steps_per_epoch_than_the_data_has_is_refused(tiny_config):

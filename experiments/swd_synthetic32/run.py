@@ -16,7 +16,7 @@ import time
 
 import tensorflow as tf
 
-from kerasgan import checkpointing, evaluate_lib
+from kerasgan import evaluate_lib, rundir
 from kerasgan.gan import GAN
 from kerasgan.networks import Generator
 
@@ -59,10 +59,10 @@ def main():
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     train_seconds = time.perf_counter() - start
 
-    config = checkpointing.read_config(args.workdir)
+    config = rundir.read_config(args.workdir)
     rows = [(0, 0, swd(GAN(config).generator, config, args))]
     manager = tf.train.CheckpointManager(
-        tf.train.Checkpoint(), os.path.join(args.workdir, checkpointing.CHECKPOINT_DIR), None)
+        tf.train.Checkpoint(), os.path.join(args.workdir, rundir.CHECKPOINT_DIR), None)
     for path in manager.checkpoints:
         step, epoch = evaluate_lib.checkpoint_counters(path)
         rows.append((step, epoch, swd(checkpoint_generator(config, path), config, args)))

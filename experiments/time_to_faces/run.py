@@ -83,8 +83,8 @@ def run_recipe(name, flags, args):
 def checkpoint_generator(workdir, step, raw=False):
     import tensorflow as tf
 
-    from kerasgan import checkpointing, networks
-    config = checkpointing.read_config(workdir)
+    from kerasgan import networks, rundir
+    config = rundir.read_config(workdir)
     generator = networks.build_generator(config)
     path = os.path.join(workdir, "checkpoints", f"ckpt-{step}")
     item = "g_ema" if config.g_ema and not raw else "generator"
