@@ -1,9 +1,10 @@
 """Save, restore and export a run: tf.train.CheckpointManager over the whole training state.
 
 A checkpoint holds G, D, both optimizers (slots included), the step/epoch/batch counters, the
-tf.random.Generator behind the training noise and the Keras SeedGenerator states of the Dropout
-layers (which tf.train.Checkpoint does not find by itself): a restored run draws the same noise
-and the same dropout masks as one that never stopped.
+tf.random.Generator behind the training noise, the Keras SeedGenerator states of the Dropout
+layers (which tf.train.Checkpoint does not find by itself) and, under mixed_float16, the loss
+scalers' state: a restored run draws the same noise and the same dropout masks, and scales its
+losses the same, as one that never stopped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from kerasgan.gan import GAN
 from kerasgan.networks import Generator
 
 LOSS_SCALE = "loss_scale"  # the checkpoint's key for GAN.loss_scale_variables()
+
 
 class RunCheckpoint:
     """The checkpoints of one run directory.
