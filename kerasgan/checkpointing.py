@@ -4,8 +4,8 @@ A checkpoint holds the whole training state that `GAN.checkpoint_items()` lists:
 optimizers (slots included), the step/epoch/batch counters, the tf.random.Generator behind the
 training noise and the augmentations, the Keras SeedGenerator states of the Dropout layers (which
 tf.train.Checkpoint does not find by itself), G's moving average and the augmentation probability
-when they are on: a restored run draws the same noise and the same dropout masks as one that
-never stopped.
+when they are on, and under mixed_float16 the loss scalers' state: a restored run draws the same
+noise and the same dropout masks, and scales its losses the same, as one that never stopped.
 
 A checkpoint written before an option existed (G's average, say) lacks that item. It is not
 damaged: the items it has are restored, the missing ones start afresh, and a line says so.

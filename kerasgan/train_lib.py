@@ -154,12 +154,12 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
     return dataclasses.replace(result, gan=gan)
 
 
-def _write_failed(workdir: str, checkpoint, error: Exception) -> RunError:
+def _write_failed(workdir: str, checkpoint, error: Exception, what: str = "a file") -> RunError:
     """The one line for a write that failed mid-run (ENOSPC, EIO): what, why, and that every
     file written before, the last checkpoint included, is intact (all writes are atomic)."""
     name = os.path.basename(getattr(error, "filename", None) or "")
     reason = getattr(error, "strerror", None) or (str(error).splitlines() or [""])[0]
-    return RunError(f"cannot write {name or 'a file'} in {workdir} ({reason or type(error).__name__}"
+    return RunError(f"cannot write {name or what} in {workdir} ({reason or type(error).__name__}"
                     f"): training stopped; the last checkpoint ("
                     f"{checkpoint.manager.latest_checkpoint or 'none yet'}) and the files written "
                     f"before are intact. Free some space and resume with the same command")
@@ -302,7 +302,7 @@ class _Loop:
         try:
             path = self.checkpoint.save()
         except (OSError, tf.errors.OpError) as error:  # TensorFlow reports ENOSPC as an OpError
-            raise _write_failed(self.workdir, self.checkpoint, error) from error
+            raise _write_failed(self.workdir, self.checkpoint, error, "a checkpoint") from error
         self.last_save = clock()
         return path
 

@@ -41,3 +41,13 @@ def test_bench_conv_layers_times_every_discriminator_convolution():
                       r"\s+filter grad\s+[0-9.]+$", out, re.M)
     assert [(int(s), int(a), int(b)) for s, a, b in rows] == [(16, 3, 64), (8, 64, 128)], out
     assert "sub-pixel" in out and "padded to 16 channels" in out
+
+
+def test_bench_checkpoint_times_saves_and_the_share_of_a_run():
+    out = _run("bench_checkpoint.py", "--image_size=16", "--arch=dcgan", "--batch_size=4",
+               "--saves=2", "--steps=1")
+    assert re.search(r"^dcgan 16px: checkpoint [0-9.]+ MiB, first save [0-9.]+ s, median of 2 "
+                     r"later saves [0-9.]+ s", out, re.M), out
+    assert re.search(r"^train step \(batch 4\): [0-9.]+ s; defaults save every \d+ s", out, re.M)
+    assert re.search(r"^GPU step of 30 ms: defaults save every 15 s: [0-9.]+ % of the run$", out,
+                     re.M), out
