@@ -1,9 +1,14 @@
 """Save, restore and export a run: tf.train.CheckpointManager over the whole training state.
 
-A checkpoint holds G, D, both optimizers (slots included), the step/epoch/batch counters, the
-tf.random.Generator behind the training noise and the Keras SeedGenerator states of the Dropout
-layers (which tf.train.Checkpoint does not find by itself): a restored run draws the same noise
-and the same dropout masks as one that never stopped.
+A checkpoint holds the whole training state that `GAN.checkpoint_items()` lists: G, D, both
+optimizers (slots included), the step/epoch/batch counters, the tf.random.Generator behind the
+training noise and the augmentations, the Keras SeedGenerator states of the Dropout layers (which
+tf.train.Checkpoint does not find by itself), G's moving average and the augmentation probability
+when they are on: a restored run draws the same noise and the same dropout masks as one that
+never stopped.
+
+A checkpoint written before an option existed (G's average, say) lacks that item. It is not
+damaged: the items it has are restored, the missing ones start afresh, and a line says so.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from kerasgan.config import TrainConfig
 from kerasgan.errors import ConfigError, RunError
 from kerasgan.fileio import atomic_target, write_atomic
 from kerasgan.gan import GAN
-from kerasgan.networks import Generator
+from kerasgan.networks import Generator, build_generator
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -38,25 +43,45 @@ class RunCheckpoint:
 
     def __init__(self, gan: GAN, workdir: str, max_to_keep: int = 3):
         self.gan = gan
-        seed_states = {f"state_{i}": v for i, v in enumerate(gan.seed_generator_states())}
-        self.checkpoint = tf.train.Checkpoint(
-            generator=gan.generator, discriminator=gan.discriminator,
-            g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
-            step=gan.step, epoch=gan.epoch, batch_in_epoch=gan.batch_in_epoch,
-            noise=gan.noise, seed_generators=seed_states)
+        self.items = gan.checkpoint_items()
+        self.checkpoint = tf.train.Checkpoint(**self.items)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=max_to_keep)
 
     def save(self) -> str:
+        # G's average is saved with batch-norm statistics of its own (the ones sample will use).
+        self.gan.inference_generator  # noqa: B018
         return self.manager.save(checkpoint_number=int(self.gan.step))
 
     def restore_latest(self) -> Optional[str]:
-        """Restores the newest readable checkpoint (older ones if it is damaged); None if none."""
-        return _restore_newest_readable(self.manager, partial=False)
+        """Restores the newest readable checkpoint (older ones if it is damaged); None if none.
+
+        Items the checkpoint predates are initialised by the GAN, with a line saying so.
+        """
+        missing: list[str] = []
+
+        def restore(path: str):
+            present = checkpoint_items_in(path)
+            missing[:] = [name for name in self.items if name not in present]
+            kept = {name: item for name, item in self.items.items() if name in present}
+            return tf.train.Checkpoint(**kept).restore(path)
+
+        path = _restore_newest_readable(self.manager, restore, partial=False)
+        if path is not None:
+            for line in self.gan.initialise_missing(missing):
+                print(f"note: {path} was written without it: {line}")
+        return path
 
 
-def _restore_newest_readable(manager: tf.train.CheckpointManager, partial: bool) -> Optional[str]:
-    """Restores manager.checkpoint from the newest checkpoint that reads cleanly; None if none.
+def checkpoint_items_in(path: str) -> set[str]:
+    """The top-level item names a checkpoint holds (generator, g_ema, ...)."""
+    return {name.split("/", 1)[0] for name, _ in tf.train.list_variables(path)}
+
+
+def _restore_newest_readable(manager: tf.train.CheckpointManager, restore, partial: bool
+                             ) -> Optional[str]:
+    """Restores, with restore(path) -> status, the newest checkpoint that reads cleanly; None if
+    there is none.
 
     A checkpoint that cannot be read (cut off while being written, corrupted on disk) is
     reported and the one before it is tried, so one bad file never costs the whole run.
@@ -64,7 +89,7 @@ def _restore_newest_readable(manager: tf.train.CheckpointManager, partial: bool)
     failures = []
     for path in reversed(manager.checkpoints):
         try:
-            status = manager.checkpoint.restore(path)
+            status = restore(path)
             (status.expect_partial() if partial else status).assert_existing_objects_matched()
         except (tf.errors.OpError, ValueError, AssertionError, IndexError) as error:
             failures.append(f"{path}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
@@ -117,15 +142,20 @@ def load_generator(path: str) -> Generator:
     return model
 
 
-def load_run_generator(workdir: str) -> tuple[TrainConfig, Generator, str]:
-    """The generator of a run's latest checkpoint, without building D or the optimizers."""
+def load_run_generator(workdir: str, raw: bool = False) -> tuple[TrainConfig, Generator, str]:
+    """The inference generator of a run's latest checkpoint (G's moving average when the run
+    keeps one and the checkpoint has it; G itself with raw), without building D or the optimizers."""
     config = read_config(workdir)
-    generator = Generator(image_size=config.image_size, latent_dim=config.latent_dim,
-                          arch=config.arch, name="generator")
-    generator(tf.zeros((1, config.latent_dim)))
+    generator = build_generator(config)
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=generator),
                                          os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=None)
-    path = _restore_newest_readable(manager, partial=True)
+
+    def restore(path: str):
+        use_average = (config.g_ema and not raw) and "g_ema" in checkpoint_items_in(path)
+        item = "g_ema" if use_average else "generator"
+        return tf.train.Checkpoint(**{item: generator}).restore(path)
+
+    path = _restore_newest_readable(manager, restore, partial=True)
     if path is None:
         raise _no_checkpoint(workdir)
     return config, generator, path

@@ -24,10 +24,16 @@ STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 JIT_COMPILE = ("auto", "true", "false")
 MIXED_PRECISION = ("auto", "off", "mixed_float16", "mixed_bfloat16")
 EVAL_METRICS = ("swd", "fid", "kid")
+AUGMENTATIONS = ("color", "translation", "cutout")
+D_NORMS = ("none", "spectral")
+
+# Values that fields added after a run was written take when its config.json lacks them: the
+# behaviour that run had, so an old run resumes as it trained (new runs get the dataclass default).
+LEGACY_VALUES: dict[str, Any] = {"g_ema": False, "epoch_work_share": 1.0}
 
 # Fields that decide what the weights in a checkpoint mean, or which data trained them.
 # A run directory whose config.json differs in any of these cannot be resumed with the new one.
-IDENTITY_FIELDS = ("image_size", "arch", "latent_dim", "dataset", "loss")
+IDENTITY_FIELDS = ("image_size", "arch", "latent_dim", "channels", "d_norm", "dataset", "loss")
 
 
 def _field(default: Any, help_text: str) -> Any:
@@ -43,6 +49,10 @@ class TrainConfig:
     image_size: int = _field(128, "output side in pixels: 16, 32, 64, 128 or 256")
     arch: str = _field("seed", "network family: seed (8x8x512 start, the 128 px reference) or dcgan")
     latent_dim: int = _field(100, "size of the noise vector z")
+    channels: int = _field(0, "width: G's first and D's last feature maps have this many "
+                           "channels, halved per stage; 0 keeps the family's reference widths")
+    d_norm: str = _field("none", "discriminator weight normalisation: none or spectral "
+                         "(spectral normalisation, Miyato et al. 2018)")
     # Optimisation.
     loss: str = _field("nonsaturating", "GAN loss: nonsaturating, lsgan, wgan-gp or hinge")
     batch_size: int = _field(128, "images per training step (global, across all replicas)")
@@ -54,6 +64,22 @@ class TrainConfig:
     beta2: float = _field(0.999, "Adam beta2 for both networks")
     d_steps: int = _field(1, "discriminator updates per generator update (5 is usual for wgan-gp)")
     gp_weight: float = _field(10.0, "gradient-penalty weight for --loss=wgan-gp")
+    r1_gamma: float = _field(0.0, "R1 penalty weight (gamma/2 * E||grad D(x)||^2 on real images, "
+                             "Mescheder et al. 2018); 0 turns it off")
+    r1_interval: int = _field(16, "steps between R1 penalties (lazy regularisation: the weight "
+                              "is multiplied by the interval, as in StyleGAN2)")
+    # Stabilisers.
+    g_ema: bool = _field(True, "keep an exponential moving average of G's weights and use it for "
+                         "sample grids, export, sample and evaluate")
+    g_ema_kimg: float = _field(10.0, "half-life of the G average in thousands of images")
+    g_ema_rampup: float = _field(0.05, "warm-up: the half-life is at most this fraction of the "
+                                 "images seen so far (0 turns the warm-up off)")
+    augment: str = _field("", "differentiable augmentations of D's inputs (DiffAugment), comma-"
+                          "separated: color, translation, cutout; empty for none")
+    augment_p: str = _field("auto", "augmentation probability: a number in [0, 1], or auto "
+                            "(adapted so that D's sign on real images averages augment_target)")
+    augment_target: float = _field(0.6, "--augment_p=auto: target of E[sign(D(real))]")
+    augment_kimg: float = _field(100.0, "--augment_p=auto: thousands of images for p to move by 1")
     # Data.
     dataset: str = _field("celeba", "data source: celeba, folder, tfds or synthetic")
     data_dir: str = _field("", "folder (or zip) holding the images")
@@ -68,6 +94,9 @@ class TrainConfig:
     num_grid_samples: int = _field(64, "fixed-noise samples drawn into the grid after each epoch")
     log_every: int = _field(50, "steps between history rows and log lines")
     checkpoint_every_steps: int = _field(500, "steps between checkpoints (and one per epoch)")
+    epoch_work_share: float = _field(0.1, "largest share of the run's time that the per-epoch "
+                                     "work (checkpoint, sample grid, plots, export) may take: with "
+                                     "short epochs it is done every few epochs; 1 means every epoch")
     max_to_keep: int = _field(3, "checkpoints kept on disk")
     nan_policy: str = _field("stop", "on a NaN/Inf loss: stop (keep the last good checkpoint) or "
                              "skip_batch (drop that update; stop after max_bad_steps in a row)")
@@ -109,6 +138,7 @@ class TrainConfig:
         _choice("strategy", self.strategy, STRATEGIES)
         _choice("jit_compile", self.jit_compile, JIT_COMPILE)
         _choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
+        _choice("d_norm", self.d_norm, D_NORMS)
         if self.preset:
             _choice("preset", self.preset, tuple(PRESETS))
         for name in ("latent_dim", "batch_size", "epochs", "d_steps", "num_synthetic",
@@ -123,6 +153,23 @@ class TrainConfig:
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"--{name}={value} is not allowed: use a value in [0, 1).")
         _at_least("gp_weight", self.gp_weight, 0.0)
+        if not 0.0 < self.epoch_work_share <= 1.0:
+            raise ConfigError(f"--epoch_work_share={self.epoch_work_share} is not allowed: use a "
+                              "value in (0, 1].")
+        _at_least("r1_gamma", self.r1_gamma, 0.0)
+        _positive("r1_interval", self.r1_interval)
+        _at_least("channels", self.channels, 0)
+        if self.channels and self.channels < 8:
+            raise ConfigError(f"--channels={self.channels} is not allowed: use 0 (the reference "
+                              "widths) or at least 8.")
+        _positive("g_ema_kimg", self.g_ema_kimg)
+        _at_least("g_ema_rampup", self.g_ema_rampup, 0.0)
+        parse_augment(self.augment)
+        parse_augment_p(self.augment_p)
+        _positive("augment_kimg", self.augment_kimg)
+        if not 0.0 < self.augment_target < 1.0:
+            raise ConfigError(f"--augment_target={self.augment_target} is not allowed: use a "
+                              "value in (0, 1).")
         for name in ("log_every", "checkpoint_every_steps"):
             if getattr(self, name) % self.steps_per_call:
                 raise ConfigError(f"--steps_per_call={self.steps_per_call} is not allowed: it must "
@@ -157,7 +204,11 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
-        return cls.from_dict(json.loads(text))
+        """A stored config; fields it predates take their LEGACY_VALUES (what that run did)."""
+        values = json.loads(text)
+        if isinstance(values, dict):
+            values = {**{k: v for k, v in LEGACY_VALUES.items() if k not in values}, **values}
+        return cls.from_dict(values)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
@@ -169,6 +220,11 @@ class TrainConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
+    # Faces within five minutes on a 2-core CPU, no download (experiments/time_to_faces): a
+    # narrow 32 px DCGAN on the built-in synthetic faces, averaged G.
+    "quick32": dict(image_size=32, arch="dcgan", channels=128, latent_dim=64, batch_size=32,
+                    epochs=25, g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.999,
+                    loss="nonsaturating", dataset="synthetic", g_ema=True, g_ema_kimg=10.0),
     # The reference: 128 px faces, CelebA, 105 epochs, batch 128, Adam(1e-4) on both networks.
     "seed128": dict(image_size=128, arch="seed", latent_dim=100, batch_size=128, epochs=105,
                     g_lr=1e-4, d_lr=1e-4, beta1=0.9, beta2=0.999, loss="nonsaturating"),
@@ -200,6 +256,29 @@ def parse_metrics(text: str, flag: str = "metrics") -> tuple[str, ...]:
         raise ConfigError(f"--{flag}={text} is not allowed: use one or more of "
                           f"{', '.join(EVAL_METRICS)}, comma-separated")
     return tuple(dict.fromkeys(names))
+
+
+def parse_augment(text: str) -> tuple[str, ...]:
+    """"color,cutout" -> ("color", "cutout"), in the canonical order; () for ""."""
+    names = {part.strip().lower() for part in str(text).split(",") if part.strip()}
+    unknown = sorted(names - set(AUGMENTATIONS))
+    if unknown:
+        raise ConfigError(f"--augment={text} is not allowed: use none, or one or more of "
+                          f"{', '.join(AUGMENTATIONS)}, comma-separated")
+    return tuple(name for name in AUGMENTATIONS if name in names)
+
+
+def parse_augment_p(text: str) -> float | None:
+    """"auto" -> None (adaptive); "0.3" -> 0.3; ConfigError naming --augment_p otherwise."""
+    if str(text).strip().lower() == "auto":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"--augment_p={text} is not allowed: use auto or a number in [0, 1].")
+    return value
 
 
 def _choice(name: str, value: Any, allowed: tuple) -> None:

@@ -30,6 +30,8 @@ flags.DEFINE_string("stats_dir", "", "cache of real-data Inception features (def
                     "RUN/kerasgan_stats); share one folder between runs on the same data")
 flags.DEFINE_integer("batch_size", 64, "images per generator forward pass")
 flags.DEFINE_integer("seed", 0, "noise seeds seed*1e6+0..N-1 and the SWD/KID random draws")
+flags.DEFINE_bool("raw_g", False, "measure the trained G itself rather than its moving average "
+                  "(runs trained with --g_ema)")
 FLAGS = flags.FLAGS
 
 
@@ -48,7 +50,8 @@ def main(argv):
     evaluate_lib.evaluate_run(
         FLAGS.workdir, metrics, FLAGS.num_samples, dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
         split=FLAGS.split, inception_weights=FLAGS.inception_weights or None,
-        cache_dir=FLAGS.stats_dir or None, seed=FLAGS.seed, batch_size=FLAGS.batch_size)
+        cache_dir=FLAGS.stats_dir or None, seed=FLAGS.seed, batch_size=FLAGS.batch_size,
+        raw=FLAGS.raw_g)
 
 
 if __name__ == "__main__":

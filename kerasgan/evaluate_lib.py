@@ -255,8 +255,11 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
                  dataset: Optional[str] = None, data_dir: Optional[str] = None,
                  split: Optional[str] = None, inception_weights: Optional[str] = None,
                  feature_extractor=None, cache_dir: Optional[str] = None, seed: int = 0,
-                 batch_size: int = 64) -> list[dict[str, Any]]:
+                 batch_size: int = 64, raw: bool = False) -> list[dict[str, Any]]:
     """Evaluates a run's latest checkpoint; prints a table and appends RUN/metrics.jsonl.
+
+    The generator measured is the run's inference generator (G's moving average when the run
+    keeps one), or G itself with raw; each result's protocol names which ("generator").
 
     dataset, data_dir and split default to the run's config.json; the other data settings
     (image size, crop) are always the run's. Each appended line is a result of
@@ -266,7 +269,7 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
     overrides = {name: value for name, value in
                  (("dataset", dataset), ("data_dir", data_dir), ("split", split)) if value}
     checkpointing.read_config(workdir).replace(**overrides)  # bad run or value: fail before loading
-    config, generator, checkpoint = checkpointing.load_run_generator(workdir)
+    config, generator, checkpoint = checkpointing.load_run_generator(workdir, raw=raw)
     config = config.replace(**overrides)
     step, epoch = checkpoint_counters(checkpoint)
     results = evaluate_generator(
@@ -274,6 +277,9 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
         feature_extractor=feature_extractor,
         cache_dir=cache_dir or os.path.join(workdir, STATS_FOLDER), seed=seed,
         batch_size=batch_size)
+    which = "G" if raw or not config.g_ema else "G average"
+    for result in results:
+        result["protocol"]["generator"] = which
     records = append_results(workdir, results, step, epoch, checkpoint)
     count = results[0]["num_samples"] if results else 0
     real = config.dataset + (f":{config.split}" if config.dataset in ("celeba", "tfds") else "")

@@ -17,12 +17,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasgan import distribute, inference, losses, networks
-from kerasgan.config import TrainConfig
+from kerasgan import augment, distribute, ema, inference, losses, networks
+from kerasgan.config import TrainConfig, parse_augment, parse_augment_p
 from kerasgan.errors import ConfigError
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real_loss", "d_fake_loss", "d_real_acc", "d_fake_acc",
                 "g_acc", "d_real_prob", "d_fake_prob")
+# With --augment: E[sign(D(augmented real))], ADA's overfitting signal, and the probability used.
+AUGMENT_METRIC_NAMES = ("d_real_sign", "augment_p")
 
 
 def fixed_noise(config: TrainConfig, num: Optional[int] = None) -> np.ndarray:
@@ -38,7 +40,11 @@ def seeded_noise(seeds, latent_dim: int, offset: int = 0) -> np.ndarray:
 
 
 class GAN:
-    """G, D, both Adam optimizers, the step/epoch counters and the noise generator of one run.
+    """G, D, both Adam optimizers, the step/epoch counters and the noise generator of one run,
+    with the optional stabilisers: G's moving average, D's input augmentation and R1.
+
+    D is called through `_run_d` only (which augments its input while training) and G through
+    `_run_g`, so every loss and penalty sees the same D.
 
     Args:
         config: the run's TrainConfig.
@@ -55,8 +61,17 @@ class GAN:
         self.jit_compile = distribute.resolve_jit_compile(config.jit_compile)
         self.precision = distribute.resolve_mixed_precision(config.mixed_precision)
         keras.utils.set_random_seed(config.seed)
+        self.augment_names = parse_augment(config.augment)
+        fixed_p = parse_augment_p(config.augment_p)
+        self.adaptive_augment = bool(self.augment_names) and fixed_p is None
+        self.metric_names = METRIC_NAMES + (AUGMENT_METRIC_NAMES if self.augment_names else ())
         with self.strategy.scope():
             self.generator, self.discriminator = _build_networks(config, self.precision)
+            self.averaged = None
+            if config.g_ema:
+                average = _build_networks(config, self.precision, generator_only=True)
+                self.averaged = ema.AveragedGenerator(average, self.generator, config.g_ema_kimg,
+                                                      config.g_ema_rampup)
             self.g_optimizer = keras.optimizers.Adam(config.g_lr, beta_1=config.beta1,
                                                      beta_2=config.beta2, name="g_adam")
             self.d_optimizer = keras.optimizers.Adam(config.d_lr, beta_1=config.beta1,
@@ -78,6 +93,9 @@ class GAN:
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.batch_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch_in_epoch")
+        self.augment_p = tf.Variable(0.0 if fixed_p is None else fixed_p, dtype=tf.float32,
+                                     trainable=False, name="augment_p")
+        self._averaged_at_step = -1
         self.g_loss_fn, self.d_loss_fn = losses.get(config.loss)
         # As Keras does: XLA compiles the per-replica step, the strategy calls it on each replica.
         self._replica_fn = (tf.function(self._replica_step_at, jit_compile=True)
@@ -85,6 +103,43 @@ class GAN:
         self._steps_fn = tf.function(self._distributed_steps)
         self._d_fn = tf.function(lambda x: self.discriminator(x, training=False),
                                  reduce_retracing=True)
+
+    @property
+    def inference_generator(self) -> keras.Model:
+        """The generator that draws the run's images: G's moving average when --g_ema is on (its
+        batch-norm statistics recomputed for the current step), else G itself."""
+        if self.averaged is None:
+            return self.generator
+        if self._averaged_at_step != int(self.step):
+            self.averaged.refresh_batch_statistics()
+            self._averaged_at_step = int(self.step)
+        return self.averaged.model
+
+    def checkpoint_items(self) -> dict:
+        """Everything a checkpoint holds, by name: the whole training state."""
+        items = dict(generator=self.generator, discriminator=self.discriminator,
+                     g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+                     step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
+                     noise=self.noise, seed_generators={
+                         f"state_{i}": v for i, v in enumerate(self.seed_generator_states())})
+        if self.averaged is not None:
+            items["g_ema"] = self.averaged.model
+        if self.augment_names:
+            items["augment_p"] = self.augment_p
+        return items
+
+    def initialise_missing(self, names) -> list[str]:
+        """Starts the state a checkpoint lacked (it predates the option): G's average from G, the
+        augmentation probability from its configured start. Returns a line per item."""
+        lines = []
+        if "g_ema" in names and self.averaged is not None:
+            ema.copy_weights(self.averaged.model, self.generator)
+            self._averaged_at_step = -1
+            lines.append("G's moving average (--g_ema) starts from the restored G")
+        if "augment_p" in names:
+            lines.append(f"the augmentation probability (--augment_p) starts at "
+                         f"{float(self.augment_p):g}")
+        return lines
 
     def seed_generator_states(self) -> list[tf.Variable]:
         """Keras SeedGenerator states (Dropout's) that tf.train.Checkpoint does not track by itself."""
@@ -123,18 +178,28 @@ class GAN:
             # k statically 1 (the default): a straight-line graph, no while loop.
             return self._distributed_step(group, 0)
         num_steps = tf.shape(distribute.first_replica(self.strategy, group))[1]
-        totals = {name: tf.zeros([]) for name in METRIC_NAMES}
+        totals = {name: tf.zeros([]) for name in self.metric_names}
         for i in tf.range(num_steps):
             metrics = self._distributed_step(group, i)
-            totals = {name: totals[name] + metrics[name] for name in METRIC_NAMES}
+            totals = {name: totals[name] + metrics[name] for name in self.metric_names}
         return {name: value / tf.cast(num_steps, tf.float32) for name, value in totals.items()}
 
     def _distributed_step(self, group, i):
         per_replica = self.strategy.run(self._replica_fn, args=(group, i))
         metrics = {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica[name],
-                                              axis=None) for name in METRIC_NAMES}
+                                              axis=None) for name in self.metric_names
+                   if name != "augment_p"}
         self.step.assign_add(1)
         self.batch_in_epoch.assign_add(1)
+        batch = self.config.batch_size
+        if self.averaged is not None:
+            self.averaged.update(batch, self.step * batch)
+        if self.augment_names:
+            metrics["augment_p"] = tf.identity(self.augment_p)
+        if self.adaptive_augment:
+            self.augment_p.assign(augment.adjust_p(
+                self.augment_p, metrics["d_real_sign"], self.config.augment_target, batch,
+                self.config.augment_kimg))
         return metrics
 
     def _replica_step_at(self, group, i):
@@ -150,6 +215,15 @@ class GAN:
     def _noise(self, batch):
         return self.noise.normal([batch, self.config.latent_dim])
 
+    def _run_g(self, z):
+        return self.generator(z, training=True)
+
+    def _run_d(self, images):
+        """D in training mode on images as D's updates see them: augmented when --augment is on."""
+        if self.augment_names:
+            images = augment.augment(images, self.augment_names, self.augment_p, self.noise)
+        return self.discriminator(images, training=True)
+
     def _scaled(self, loss, optimizer):
         """The loss each replica differentiates: its batch mean divided by the replica count, so
         the gradients all-reduced (summed) over replicas are those of the global-batch mean (what
@@ -163,16 +237,30 @@ class GAN:
         d_loss = d_real + d_fake
         if self.config.loss == "wgan-gp":
             alpha = self.noise.uniform([tf.shape(real)[0], 1, 1, 1])
-            critic = lambda x: self.discriminator(x, training=True)  # noqa: E731
-            d_loss += self.config.gp_weight * losses.gradient_penalty(critic, real, fake, alpha)
+            d_loss += self.config.gp_weight * losses.gradient_penalty(self._run_d, real, fake, alpha)
+        if self.config.r1_gamma > 0:
+            d_loss += self._lazy_r1(real)
         return d_loss, d_real, d_fake
+
+    def _lazy_r1(self, real):
+        """R1 every r1_interval steps with its weight times the interval (StyleGAN2's lazy
+        regularisation: the same average penalty at a fraction of the cost), else 0."""
+        interval = self.config.r1_interval
+        weight = 0.5 * self.config.r1_gamma * interval
+
+        def penalty():
+            return weight * losses.r1_penalty(self._run_d, real)
+
+        if interval == 1:
+            return penalty()
+        return tf.cond(self.step % interval == 0, penalty, lambda: tf.zeros([]))
 
     def _joint_update(self, real):
         z = self._noise(tf.shape(real)[0])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator(z, training=True)
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            fake = self._run_g(z)
+            real_logits = self._run_d(real)
+            fake_logits = self._run_d(fake)
             d_loss, d_real, d_fake = self._d_loss(real, fake, real_logits, fake_logits)
             g_loss = self.g_loss_fn(fake_logits)
             d_scaled, g_scaled = self._scaled(d_loss, self._d_apply), self._scaled(g_loss, self._g_apply)
@@ -184,10 +272,10 @@ class GAN:
                 **_g_metrics(g_loss, fake_logits)}
 
     def _discriminator_update(self, real):
-        fake = self.generator(self._noise(tf.shape(real)[0]), training=True)
+        fake = self._run_g(self._noise(tf.shape(real)[0]))
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            real_logits = self._run_d(real)
+            fake_logits = self._run_d(fake)
             d_loss, d_real, d_fake = self._d_loss(real, fake, real_logits, fake_logits)
             scaled = self._scaled(d_loss, self._d_apply)
         grads = tape.gradient(scaled, self.discriminator.trainable_variables)
@@ -196,8 +284,7 @@ class GAN:
 
     def _generator_update(self, batch):
         with tf.GradientTape() as tape:
-            fake_logits = self.discriminator(self.generator(self._noise(batch), training=True),
-                                             training=True)
+            fake_logits = self._run_d(self._run_g(self._noise(batch)))
             g_loss = self.g_loss_fn(fake_logits)
             scaled = self._scaled(g_loss, self._g_apply)
         grads = tape.gradient(scaled, self.generator.trainable_variables)
@@ -205,22 +292,26 @@ class GAN:
         return _g_metrics(g_loss, fake_logits)
 
     def generate(self, z, batch_size: int = 256) -> np.ndarray:
-        """Images in [-1, 1] for noise z, in inference mode (inference.generate)."""
-        return inference.generate(self.generator, z, batch_size)
+        """Images in [-1, 1] for noise z from the inference generator (G's average when --g_ema
+        is on), in inference mode (inference.generate)."""
+        return inference.generate(self.inference_generator, z, batch_size)
 
     def d_probabilities(self, images) -> np.ndarray:
         """D's probability that each image is real (inference mode)."""
         return tf.sigmoid(tf.cast(self._d_fn(images), tf.float32)).numpy().ravel()
 
 
-def _build_networks(config: TrainConfig, precision: str):
-    """G and D under the dtype policy `precision`; the global policy is left as it was. Their last
-    layers (G's tanh, D's logit) are float32 in the network definitions, so losses stay float32."""
+def _build_networks(config: TrainConfig, precision: str, generator_only: bool = False):
+    """G and D (or G alone) under the dtype policy `precision`; the global policy is left as it
+    was. Their last layers (G's tanh, D's logit) are float32 in the network definitions, so losses
+    stay float32."""
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
     try:
+        if generator_only:
+            return networks.build_generator(config, name="generator_ema")
         return networks.build_networks(config.image_size, config.latent_dim, config.arch,
-                                       config.sync_batchnorm)
+                                       config.sync_batchnorm, config.channels, config.d_norm)
     finally:
         keras.config.set_dtype_policy(previous)
 
@@ -269,7 +360,8 @@ def _d_metrics(d_loss, d_real, d_fake, real_logits, fake_logits):
     return {"d_loss": d_loss, "d_real_loss": d_real, "d_fake_loss": d_fake,
             "d_real_acc": _mean(real_logits > 0), "d_fake_acc": _mean(fake_logits < 0),
             "d_real_prob": _mean(tf.sigmoid(real_logits)),
-            "d_fake_prob": _mean(tf.sigmoid(fake_logits))}
+            "d_fake_prob": _mean(tf.sigmoid(fake_logits)),
+            "d_real_sign": _mean(tf.sign(tf.cast(real_logits, tf.float32)))}
 
 
 def _g_metrics(g_loss, fake_logits):

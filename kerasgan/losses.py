@@ -69,6 +69,19 @@ def gradient_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real, fake, alpha
     return tf.reduce_mean(tf.square(norms - 1.0))
 
 
+def r1_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real) -> tf.Tensor:
+    """R1 (Mescheder et al. 2018): E[||grad_x critic(x)||_2^2] on real images. The caller weighs
+    it by gamma / 2 (times the interval when it is applied lazily)."""
+    # identity: inside a tf.cond branch `real` is a capture, and the tape must watch the branch's
+    # own tensor.
+    real = tf.identity(tf.convert_to_tensor(real))
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        total = tf.reduce_sum(tf.cast(critic(real), tf.float32))
+    grads = tf.cast(tape.gradient(total, real), tf.float32)
+    return tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=tf.range(1, tf.rank(grads))))
+
+
 LOSSES = {
     "nonsaturating": (nonsaturating_generator_loss, nonsaturating_discriminator_loss),
     "lsgan": (lsgan_generator_loss, lsgan_discriminator_loss),

@@ -12,7 +12,6 @@ import csv
 import io
 import math
 import os
-import warnings
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -20,12 +19,18 @@ import tensorflow as tf
 from scipy.spatial import distance
 from tensorflow.core.framework import summary_pb2
 
+from kerasgan.gan import METRIC_NAMES
 from kerasgan.fileio import write_atomic
 from kerasgan.images import image_grid
 
-HISTORY_COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_real_loss", "d_fake_loss",
-                   "d_real_acc", "d_fake_acc", "g_acc", "d_real_prob", "d_fake_prob",
-                   "images_per_sec")
+
+
+def history_columns(metric_names: Sequence[str]) -> tuple[str, ...]:
+    """history.csv's columns for a train step that returns metric_names."""
+    return ("epoch", "step", *metric_names, "images_per_sec")
+
+
+HISTORY_COLUMNS = history_columns(METRIC_NAMES)
 
 
 def parse_value(text: str) -> int | float | str | None:
@@ -255,10 +260,6 @@ def sample_diversity(samples: Any) -> float:
     return float(distance.pdist(flat).mean())
 
 
-class CollapseWarning(UserWarning):
-    """The run looks collapsed or stuck (see CollapseDetector)."""
-
-
 class CollapseDetector:
     """Warns once when the run looks collapsed or stuck.
 
@@ -286,13 +287,13 @@ class CollapseDetector:
         self._pinned &= all(acc >= self.acc_threshold for acc in accuracies)
 
     def end_epoch(self, epoch: int, fixed_samples: Any = None) -> str | None:
-        """Checks the epoch just ended; returns (and warns with) the message the first time only."""
+        """Checks the epoch just ended; returns the warning the first time only (the trainer
+        prints it, once)."""
         message = self._pinned_message(epoch) or self._diversity_message(epoch, fixed_samples)
         self._steps, self._pinned = 0, True
         if message is None or self.warned:
             return None
         self.warned = True
-        warnings.warn(message, CollapseWarning, stacklevel=2)
         return message
 
     def _pinned_message(self, epoch: int) -> str | None:

@@ -50,32 +50,35 @@ class Generator(keras.Model):
             "dcgan" (4x4x512 start, ReLU, 4x4 kernels, the last stride-2 layer emits RGB).
         sync_batchnorm: batch-norm statistics over the global batch under tf.distribute
             (keras.layers.BatchNormalization(synchronized=True)) rather than per replica.
+        channels: width of the first feature map (halved per stage); 0 for the reference 512.
         **kwargs: passed to keras.Model (name, dtype, ...).
     """
 
     def __init__(self, image_size: int = 128, latent_dim: int = 100, arch: str = "seed",
-                 sync_batchnorm: bool = False, **kwargs):
+                 sync_batchnorm: bool = False, channels: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.image_size = image_size
         self.latent_dim = latent_dim
         self.arch = arch
         self.sync_batchnorm = sync_batchnorm
+        self.channels = channels
         stages = _check(image_size, arch)
         start = _START[arch]
+        width = channels or 512
         init = _initializer(arch)
         seed = arch == "seed"
         kernel = 5 if seed else 4
         activation = (lambda: layers.LeakyReLU(negative_slope=0.2)) if seed else layers.ReLU
         blocks = [
-            layers.Dense(start * start * 512, use_bias=False, kernel_initializer=init),
-            layers.Reshape((start, start, 512)),
+            layers.Dense(start * start * width, use_bias=False, kernel_initializer=init),
+            layers.Reshape((start, start, width)),
             FusedBatchNormalization(momentum=_BN_MOMENTUM, synchronized=sync_batchnorm),
             activation(),
         ]
         hidden = stages if seed else stages - 1
         for i in range(hidden):
             blocks += [
-                layers.Conv2DTranspose(max(512 >> (i + 1), 16), kernel, strides=2, padding="same",
+                layers.Conv2DTranspose(max(width >> (i + 1), 16), kernel, strides=2, padding="same",
                                        use_bias=False, kernel_initializer=init),
                 FusedBatchNormalization(momentum=_BN_MOMENTUM, synchronized=sync_batchnorm),
                 activation(),
@@ -97,7 +100,7 @@ class Generator(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(image_size=self.image_size, latent_dim=self.latent_dim, arch=self.arch,
-                      sync_batchnorm=self.sync_batchnorm)
+                      sync_batchnorm=self.sync_batchnorm, channels=self.channels)
         return config
 
 
@@ -112,24 +115,35 @@ class Discriminator(keras.Model):
             norm after all but the first, LeakyReLU).
         dropout: dropout rate after each `seed` block.
         sync_batchnorm: batch-norm statistics over the global batch under tf.distribute.
+        channels: width of the last feature map (halved per stage towards the image); 0 for
+            the reference widths (64, 128, ... up to 512).
+        norm: "spectral" wraps every convolution and the logit layer in spectral normalisation
+            (Miyato et al. 2018), bounding D's Lipschitz constant; "none" leaves them plain.
+            Batch norm stays: on the 32 px quick-start recipe, dropping it as the SN-GAN
+            discriminator does gave swd_avg 46.8 against 24.1 with it (experiments/time_to_faces).
         **kwargs: passed to keras.Model.
     """
 
     def __init__(self, image_size: int = 128, arch: str = "seed", dropout: float = 0.3,
-                 sync_batchnorm: bool = False, **kwargs):
+                 sync_batchnorm: bool = False, channels: int = 0, norm: str = "none", **kwargs):
         super().__init__(**kwargs)
         self.image_size = image_size
         self.arch = arch
         self.dropout = dropout
         self.sync_batchnorm = sync_batchnorm
+        self.channels = channels
+        self.norm = norm
         stages = _check(image_size, arch)
         init = _initializer(arch)
         seed = arch == "seed"
+        wrap = (layers.SpectralNormalization if norm == "spectral"
+                else lambda layer: layer)
         blocks = []
         for i in range(stages):
-            blocks.append(layers.Conv2D(min(64 << i, 512), 5 if seed else 4, strides=2,
-                                        padding="same", use_bias=seed or i == 0,
-                                        kernel_initializer=init))
+            width = max(channels >> (stages - 1 - i), 8) if channels else min(64 << i, 512)
+            blocks.append(wrap(layers.Conv2D(width, 5 if seed else 4, strides=2,
+                                             padding="same", use_bias=seed or i == 0,
+                                             kernel_initializer=init)))
             if not seed and i > 0:
                 blocks.append(FusedBatchNormalization(momentum=_BN_MOMENTUM,
                                                       synchronized=sync_batchnorm))
@@ -137,7 +151,7 @@ class Discriminator(keras.Model):
             if seed:
                 blocks.append(layers.Dropout(dropout))
         blocks += [layers.Flatten(),
-                   layers.Dense(1, kernel_initializer=init, dtype="float32")]
+                   wrap(layers.Dense(1, kernel_initializer=init, dtype="float32"))]
         self.net = keras.Sequential(blocks, name="layers")
 
     @property
@@ -150,17 +164,30 @@ class Discriminator(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(image_size=self.image_size, arch=self.arch, dropout=self.dropout,
-                      sync_batchnorm=self.sync_batchnorm)
+                      sync_batchnorm=self.sync_batchnorm, channels=self.channels, norm=self.norm)
         return config
 
 
-def build_networks(image_size: int, latent_dim: int, arch: str,
-                   sync_batchnorm: bool = False) -> tuple[Generator, Discriminator]:
+def generator_kwargs(config) -> dict:
+    """The Generator arguments a TrainConfig implies: one place for training and loading."""
+    return dict(image_size=config.image_size, latent_dim=config.latent_dim, arch=config.arch,
+                channels=config.channels)
+
+
+def build_generator(config, sync_batchnorm: bool = False, name: str = "generator") -> Generator:
+    """A built generator (weights created) for a TrainConfig."""
+    generator = Generator(**generator_kwargs(config), sync_batchnorm=sync_batchnorm, name=name)
+    generator(np.zeros((1, config.latent_dim), "float32"))
+    return generator
+
+
+def build_networks(image_size: int, latent_dim: int, arch: str, sync_batchnorm: bool = False,
+                   channels: int = 0, d_norm: str = "none") -> tuple[Generator, Discriminator]:
     """A built generator/discriminator pair (weights created, ready for checkpoints and optimizers)."""
     generator = Generator(image_size=image_size, latent_dim=latent_dim, arch=arch,
-                          sync_batchnorm=sync_batchnorm, name="generator")
-    discriminator = Discriminator(image_size=image_size, arch=arch,
-                                  sync_batchnorm=sync_batchnorm, name="discriminator")
+                          sync_batchnorm=sync_batchnorm, channels=channels, name="generator")
+    discriminator = Discriminator(image_size=image_size, arch=arch, sync_batchnorm=sync_batchnorm,
+                                  channels=channels, norm=d_norm, name="discriminator")
     generator(np.zeros((1, latent_dim), "float32"))
     discriminator(np.zeros((1, image_size, image_size, 3), "float32"))
     return generator, discriminator

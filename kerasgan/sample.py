@@ -24,6 +24,8 @@ flags.DEFINE_string("interpolate", "", "two seeds A,B: write the spherical inter
 flags.DEFINE_integer("frames", 16, "images in an --interpolate strip and GIF, both ends included")
 flags.DEFINE_string("outdir", "", "output folder (default: RUN/generated, or ./generated)")
 flags.DEFINE_integer("batch_size", 64, "images generated per forward pass")
+flags.DEFINE_bool("raw_g", False, "with --workdir: sample the trained G itself rather than its "
+                  "moving average (runs trained with --g_ema)")
 FLAGS = flags.FLAGS
 
 
@@ -36,14 +38,15 @@ def main(argv):
         seeds = sample_lib.parse_interpolate(FLAGS.interpolate)
         written = sample_lib.interpolate(seeds, sample_lib.check_frames(FLAGS.frames),
                                          workdir=FLAGS.workdir, generator_path=FLAGS.generator,
-                                         outdir=FLAGS.outdir, batch_size=FLAGS.batch_size)
+                                         outdir=FLAGS.outdir, batch_size=FLAGS.batch_size,
+                                         raw=FLAGS.raw_g)
         for path in written:
             print(path)
         return
     seeds = sample_lib.parse_seeds(FLAGS.seeds) if FLAGS.seeds else None
     written = sample_lib.sample(workdir=FLAGS.workdir, generator_path=FLAGS.generator,
                                 num_images=FLAGS.num_images, seeds=seeds, grid=FLAGS.grid,
-                                outdir=FLAGS.outdir, batch_size=FLAGS.batch_size)
+                                outdir=FLAGS.outdir, batch_size=FLAGS.batch_size, raw=FLAGS.raw_g)
     print(f"wrote {len(written)} file(s) to {written[0].rsplit('/', 1)[0] if written else ''}")
 
 

@@ -36,17 +36,19 @@ def parse_seeds(text: str) -> list[int]:
 
 def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
            seeds: Optional[Sequence[int]] = None, grid: bool = False, outdir: str = "",
-           batch_size: int = 64) -> list[str]:
+           batch_size: int = 64, raw: bool = False) -> list[str]:
     """Writes seedNNNN.png per seed (or grid.png) from a run's latest checkpoint or a .keras file.
 
-    Returns the paths written. Exactly one of workdir and generator_path must be given.
+    A run is sampled through its inference generator (G's moving average when it keeps one), or
+    G itself with raw. Returns the paths written. Exactly one of workdir and generator_path must
+    be given.
     """
     _check_source(workdir, generator_path)
     if seeds is None:
         if num_images <= 0:
             raise ConfigError(f"--num_images={num_images} is not allowed: it must be greater than 0")
         seeds = range(num_images)
-    generator, outdir = _load(workdir, generator_path, outdir)
+    generator, outdir = _load(workdir, generator_path, outdir, raw)
     images = generate(generator, list(seeds), batch_size, report=True)
     if grid:
         path = os.path.join(outdir, "grid.png")
@@ -66,14 +68,15 @@ def _check_source(workdir: str, generator_path: str) -> None:
                           "(an exported .keras file)")
 
 
-def _load(workdir: str, generator_path: str, outdir: str):
-    """(generator, output folder): a run's latest checkpoint or an exported .keras file; the
-    folder (default RUN/generated or ./generated) is created."""
+def _load(workdir: str, generator_path: str, outdir: str, raw: bool = False):
+    """(generator, output folder): a run's latest checkpoint (its inference generator, or G with
+    raw) or an exported .keras file; the folder (default RUN/generated or ./generated) is
+    created."""
     if generator_path:
         generator = checkpointing.load_generator(generator_path)
         outdir = outdir or "generated"
     else:
-        _, generator, _ = checkpointing.load_run_generator(workdir)
+        _, generator, _ = checkpointing.load_run_generator(workdir, raw=raw)
         outdir = outdir or os.path.join(workdir, "generated")
     os.makedirs(outdir, exist_ok=True)
     return generator, outdir
@@ -117,12 +120,13 @@ def slerp(z0, z1, t) -> np.ndarray:
 
 
 def interpolate(seeds: tuple[int, int], frames: int = 16, workdir: str = "",
-                generator_path: str = "", outdir: str = "", batch_size: int = 64) -> list[str]:
+                generator_path: str = "", outdir: str = "", batch_size: int = 64,
+                raw: bool = False) -> list[str]:
     """Writes interpolate_A_B.png (the frames in one row) and interpolate_A_B.gif (frames images,
     100 ms each, looping) for the slerp between seeds A and B's noise; returns both paths."""
     _check_source(workdir, generator_path)
     check_frames(frames)
-    generator, outdir = _load(workdir, generator_path, outdir)
+    generator, outdir = _load(workdir, generator_path, outdir, raw)
     z0, z1 = seeded_noise(seeds, generator.latent_dim)
     z = slerp(z0, z1, np.linspace(0.0, 1.0, frames)).astype(np.float32)
     tiles = plots.to_uint8(inference.generate(generator, z, batch_size))

@@ -89,7 +89,8 @@ def prepare_workdir(config: TrainConfig, workdir: str, overwrite: bool = False) 
 
 def _check_free_space(gan: GAN, workdir: str, max_to_keep: int) -> None:
     variables = (gan.generator.variables + gan.discriminator.variables
-                 + gan.g_optimizer.variables + gan.d_optimizer.variables)
+                 + gan.g_optimizer.variables + gan.d_optimizer.variables
+                 + (gan.averaged.model.variables if gan.averaged else []))
     checkpoint_bytes = sum(int(np.prod(v.shape)) * tf.as_dtype(v.dtype).size for v in variables)
     needed = (max_to_keep + 1) * checkpoint_bytes + 2 * gan.generator.count_params() * 4
     free = shutil.disk_usage(workdir).free
@@ -137,7 +138,7 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
     generator_path = os.path.join(workdir, checkpointing.GENERATOR_FILE)
     if start_epoch >= config.epochs:
         if not os.path.isfile(generator_path):
-            checkpointing.export_generator(gan.generator, generator_path)
+            checkpointing.export_generator(gan.inference_generator, generator_path)
         print(f"{workdir} already finished: {start_epoch} of {config.epochs} epochs, step {step}. "
               f"Raise --epochs to train further.")
         return TrainResult(workdir, step, start_epoch, "already_finished", gan=gan)
@@ -146,7 +147,6 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
     with GracefulStop() as stop:
         result = loop.run(stop)
     if result.status == "finished":
-        checkpointing.export_generator(gan.generator, generator_path)
         print(f"finished {config.epochs} epochs ({result.step} steps); generator: {generator_path}")
     return dataclasses.replace(result, gan=gan)
 
@@ -168,8 +168,9 @@ class _Loop:
     def __init__(self, config, workdir, gan, checkpoint, source, steps_per_epoch):
         self.config, self.workdir, self.gan = config, workdir, gan
         self.checkpoint, self.source, self.steps_per_epoch = checkpoint, source, steps_per_epoch
-        self.history = monitoring.History(os.path.join(workdir, "history.csv"),
-                                          monitoring.HISTORY_COLUMNS + evaluate_lib.HISTORY_METRICS)
+        self.history = monitoring.History(
+            os.path.join(workdir, "history.csv"),
+            monitoring.history_columns(gan.metric_names) + evaluate_lib.HISTORY_METRICS)
         self.history.truncate_after(int(gan.step))
         self.summaries = monitoring.SummaryWriter(os.path.join(workdir, "tensorboard"))
         self.collapse = monitoring.CollapseDetector()
@@ -185,6 +186,11 @@ class _Loop:
         self.coordinate_stop = distribute.num_workers(gan.strategy) > 1
         self.stop_agreed = False
         self.epoch_end_row: Optional[dict[str, Any]] = None
+        # The per-epoch work (checkpoint, grid, plots, export) is skipped at an epoch end while
+        # the training since the last one took less than (1 - share) / share times its cost.
+        self.work_seconds = 0.0
+        self.trained_seconds = 0.0
+        self.total_seconds = {"training": 0.0, "epoch work": 0.0}
         # Built once, at start: missing Inception weights fail now, not after the first epoch.
         self.feature_extractor = (evaluate_lib.make_feature_extractor(
             config.eval_metrics, config.inception_weights or None)
@@ -197,15 +203,23 @@ class _Loop:
     def run(self, stop: GracefulStop) -> TrainResult:
         try:
             for epoch in range(int(self.gan.epoch), self.config.epochs):
-                if not self._run_epoch(epoch, stop):
+                start = time.perf_counter()
+                finished = self._run_epoch(epoch, stop)
+                self.trained_seconds += time.perf_counter() - start
+                self.total_seconds["training"] += time.perf_counter() - start
+                if not finished:
                     self.checkpoint.save()
                     return self._stopped(f"at epoch {epoch + 1}", epoch, stop)
-                self._end_epoch(epoch)
+                self._end_epoch(epoch, last=epoch + 1 == self.config.epochs or self._must_stop(stop))
                 if self._must_stop(stop) and epoch + 1 < self.config.epochs:
                     return self._stopped(f"after epoch {epoch + 1}", epoch + 1, stop)
         finally:
             self.history.close()
             self.summaries.close()
+            trained, work = self.total_seconds["training"], self.total_seconds["epoch work"]
+            print(f"time: training {trained:.1f} s, per-epoch work (checkpoints, grids, plots, "
+                  f"export) {work:.1f} s = {100 * work / max(trained + work, 1e-9):.1f} % "
+                  f"(--epoch_work_share={self.config.epoch_work_share:g})")
         return TrainResult(self.workdir, int(self.gan.step), int(self.gan.epoch), "finished",
                            0, self.skipped_steps)
 
@@ -286,19 +300,36 @@ class _Loop:
         bar.set_postfix(monitoring.progress_postfix(values))
         tqdm.write(monitoring.format_log_line(epoch + 1, batch, values))
 
-    def _end_epoch(self, epoch: int) -> None:
-        gan, workdir = self.gan, self.workdir
+    def _end_epoch(self, epoch: int, last: bool) -> None:
+        gan = self.gan
         gan.epoch.assign(epoch + 1)
         gan.batch_in_epoch.assign(0)
-        step = int(gan.step)
         results = self._evaluate(epoch)
         if self.epoch_end_row is not None:
             self.history.append({**self.epoch_end_row, **{
                 r["metric"]: r["value"] for r in results
                 if r["metric"] in evaluate_lib.HISTORY_METRICS}})
             self.epoch_end_row = None
-        checkpoint_path = self.checkpoint.save()
         self.history.flush()
+        if last or results or self._epoch_work_due():
+            start = time.perf_counter()
+            self._epoch_work(epoch, results)
+            self.work_seconds = time.perf_counter() - start
+            self.total_seconds["epoch work"] += self.work_seconds
+            self.trained_seconds = 0.0
+        tqdm.write(f"epoch {epoch + 1}/{self.config.epochs} done (step {int(gan.step)})")
+
+    def _epoch_work_due(self) -> bool:
+        """Whether the per-epoch work fits its share of the run's time (config.epoch_work_share):
+        always with long epochs, every few epochs when an epoch trains in a few seconds."""
+        share = self.config.epoch_work_share
+        return share >= 1.0 or self.trained_seconds * share >= self.work_seconds * (1.0 - share)
+
+    def _epoch_work(self, epoch: int, results: list[dict[str, Any]]) -> None:
+        """Checkpoint, fixed-noise grid, D-output histogram, plots, collapse check, export."""
+        gan, workdir = self.gan, self.workdir
+        step = int(gan.step)
+        checkpoint_path = self.checkpoint.save()
         if results:
             evaluate_lib.append_results(workdir, results, step, epoch + 1, checkpoint_path)
         samples = gan.generate(self.fixed_noise)
@@ -317,9 +348,8 @@ class _Loop:
         warning = self.collapse.end_epoch(epoch + 1, samples)
         if warning:
             tqdm.write(f"warning: {warning}")
-        checkpointing.export_generator(gan.generator,
+        checkpointing.export_generator(gan.inference_generator,
                                        os.path.join(workdir, checkpointing.GENERATOR_FILE))
-        tqdm.write(f"epoch {epoch + 1}/{self.config.epochs} done (step {step})")
 
     def _evaluate(self, epoch: int) -> list[dict[str, Any]]:
         """The --eval_metrics results when an evaluation is due after this epoch, else []."""
@@ -327,7 +357,7 @@ class _Loop:
         if not config.eval_every_epochs or (epoch + 1) % config.eval_every_epochs:
             return []
         results = evaluate_lib.evaluate_generator(
-            self.gan.generator, config, config.eval_metrics, config.eval_num_samples,
+            self.gan.inference_generator, config, config.eval_metrics, config.eval_num_samples,
             inception_weights=config.inception_weights or None,
             feature_extractor=self.feature_extractor,
             cache_dir=os.path.join(self.workdir, evaluate_lib.STATS_FOLDER), seed=0,

@@ -47,7 +47,13 @@ def test_unknown_json_field_is_refused():
     ("batch_size", -1, r"--batch_size=-1 is not allowed: it must be greater than 0"),
     ("beta1", 1.0, r"--beta1=1.0 is not allowed: use a value in \[0, 1\)"),
     ("dataset", "mnist", r"--dataset=mnist is not allowed"),
-    ("preset", "big", r"--preset=big is not allowed: use one of seed128, dcgan64, keras32"),
+    ("preset", "big", r"--preset=big is not allowed: use one of quick32, seed128, dcgan64, keras32"),
+    ("d_norm", "batch", r"--d_norm=batch is not allowed: use one of none, spectral"),
+    ("channels", 4, r"--channels=4 is not allowed: use 0 \(the reference widths\) or at least 8"),
+    ("r1_gamma", -1.0, r"--r1_gamma=-1.0 is not allowed: it must be at least 0"),
+    ("r1_interval", 0, r"--r1_interval=0 is not allowed: it must be greater than 0"),
+    ("g_ema_kimg", 0.0, r"--g_ema_kimg=0.0 is not allowed: it must be greater than 0"),
+    ("epoch_work_share", 0.0, r"--epoch_work_share=0.0 is not allowed: use a value in \(0, 1\]"),
 ])
 def test_bad_values_name_the_flag_and_what_is_allowed(field, value, message):
     with pytest.raises(ConfigError, match=message):
@@ -62,3 +68,31 @@ def test_identity_diff_lists_the_fields_that_change_the_model():
 
 def test_every_field_has_help_text():
     assert all(f.metadata.get("help") for f in dataclasses.fields(config_lib.TrainConfig))
+
+
+def test_quick32_is_a_small_synthetic_recipe_with_an_averaged_g():
+    config = config_lib.make_config("quick32")
+    assert (config.image_size, config.arch, config.dataset) == (32, "dcgan", "synthetic")
+    assert config.channels > 0 and config.g_ema
+
+
+def test_seed128_keeps_the_reference_networks_and_optimiser_with_stabilisers_off():
+    config = config_lib.make_config("seed128")
+    assert (config.channels, config.d_norm, config.r1_gamma, config.augment) == (0, "none", 0.0, "")
+    assert (config.g_lr, config.d_lr, config.beta1, config.loss) == (1e-4, 1e-4, 0.9,
+                                                                      "nonsaturating")
+
+
+def test_a_config_json_from_before_a_field_existed_reads_as_the_run_it_was():
+    values = config_lib.TrainConfig().to_dict()
+    for name in config_lib.LEGACY_VALUES:
+        del values[name]
+    old = config_lib.TrainConfig.from_json(json.dumps(values))
+    assert old.g_ema is False and old.epoch_work_share == 1.0
+    assert config_lib.TrainConfig().g_ema is True  # new runs average G
+
+
+def test_augment_lists_are_parsed_in_canonical_order():
+    assert config_lib.parse_augment("cutout, color") == ("color", "cutout")
+    assert config_lib.parse_augment("") == ()
+    assert config_lib.parse_augment_p("auto") is None and config_lib.parse_augment_p("0.3") == 0.3

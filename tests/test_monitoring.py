@@ -156,14 +156,13 @@ def _healthy_step(rng):
     return {"d_real_acc": rng.uniform(0.6, 0.9), "d_fake_acc": rng.uniform(0.6, 0.9)}
 
 
-def test_collapse_detector_quiet_on_a_healthy_run(recwarn):
+def test_collapse_detector_quiet_on_a_healthy_run():
     rng = np.random.default_rng(0)
     detector = monitoring.CollapseDetector()
     for epoch in range(1, 6):
         for _ in range(20):
             detector.update(_healthy_step(rng))
         assert detector.end_epoch(epoch, _grid_images(8, seed=epoch)) is None
-    assert not [w for w in recwarn if issubclass(w.category, monitoring.CollapseWarning)]
 
 
 def test_collapse_detector_warns_once_when_d_is_pinned_for_an_epoch():
@@ -174,10 +173,8 @@ def test_collapse_detector_warns_once_when_d_is_pinned_for_an_epoch():
     for epoch in (2, 3):
         for _ in range(5):
             detector.update({"d_real_acc": 1.0, "d_fake_acc": 0.995})
-        with pytest.warns(monitoring.CollapseWarning, match="epoch 2") if epoch == 2 else \
-                _no_collapse_warning():
-            messages.append(detector.end_epoch(epoch))
-    assert "stuck" in messages[0] and messages[1] is None
+        messages.append(detector.end_epoch(epoch))
+    assert "epoch 2" in messages[0] and "stuck" in messages[0] and messages[1] is None
 
 
 def test_collapse_detector_warns_when_diversity_falls():
@@ -187,21 +184,8 @@ def test_collapse_detector_warns_when_diversity_falls():
     assert detector.end_epoch(1, base) is None
     assert detector.end_epoch(2, base * 0.5) is None
     collapsed = base[:1] + 0.01 * rng.standard_normal(base.shape).astype(np.float32)
-    with pytest.warns(monitoring.CollapseWarning, match="diversity"):
-        assert "collapsed" in detector.end_epoch(3, collapsed)
-
-
-class _no_collapse_warning:
-    def __enter__(self):
-        import warnings
-
-        self._catch = warnings.catch_warnings(record=True)
-        self._log = self._catch.__enter__()
-        warnings.simplefilter("always")
-
-    def __exit__(self, *exc_info):
-        self._catch.__exit__(*exc_info)
-        assert not [w for w in self._log if issubclass(w.category, monitoring.CollapseWarning)]
+    message = detector.end_epoch(3, collapsed)
+    assert "diversity" in message and "collapsed" in message
 
 
 def test_write_model_summary_has_both_tables_and_counts(tmp_path):

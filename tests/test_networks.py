@@ -72,3 +72,37 @@ def test_keras_file_round_trip_gives_equal_outputs(tmp_path):
         assert type(loaded) is type(model)
         assert loaded.get_config()["image_size"] == 16
         np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), atol=1e-6)
+
+
+def test_channels_set_the_widths_of_both_networks():
+    generator, discriminator = networks.build_networks(32, 8, "dcgan", channels=64)
+    g_widths = [layer.filters for layer in generator.blocks if hasattr(layer, "filters")]
+    d_widths = [layer.filters for layer in discriminator.blocks if hasattr(layer, "filters")]
+    assert generator.blocks[0].units == 4 * 4 * 64
+    assert g_widths == [32, 16, 3] and d_widths == [16, 32, 64]
+    assert generator(np.zeros((2, 8), "float32")).shape == (2, 32, 32, 3)
+
+
+def test_spectral_norm_holds_each_d_layer_near_unit_spectral_norm():
+    import keras
+
+    _, discriminator = networks.build_networks(16, 8, "dcgan", channels=32, d_norm="spectral")
+    wrapped = [layer for layer in discriminator.blocks
+               if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(wrapped) == 3  # two convolutions and the logit layer
+    for layer in wrapped:
+        layer.kernel.assign(layer.kernel * 10.0)
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 3)).astype("float32")
+    for _ in range(30):  # one power iteration per training call
+        discriminator(images, training=True)
+    for layer in wrapped:
+        kernel = layer.kernel.numpy().reshape(-1, layer.kernel.shape[-1])
+        assert np.linalg.svd(kernel, compute_uv=False)[0] == pytest.approx(1.0, abs=0.05)
+
+
+def test_get_config_round_trips_channels_and_norm():
+    generator, discriminator = networks.build_networks(16, 8, "dcgan", channels=32,
+                                                       d_norm="spectral")
+    assert networks.Generator.from_config(generator.get_config()).channels == 32
+    rebuilt = networks.Discriminator.from_config(discriminator.get_config())
+    assert rebuilt.norm == "spectral" and rebuilt.channels == 32

@@ -243,3 +243,24 @@ def test_a_failed_atomic_write_keeps_the_old_file(tmp_path):
             open(tmp, "w").write("half")
             raise RuntimeError("killed")
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["history.csv"]
+
+
+STABILISERS = ["--augment=color,translation,cutout", "--augment_p=auto", "--augment_kimg=0.05",
+               "--augment_target=0.01",
+               "--r1_gamma=1", "--r1_interval=2", "--d_norm=spectral", "--g_ema_kimg=0.05"]
+
+
+def test_with_every_stabiliser_on_sigterm_and_resume_equal_an_uninterrupted_run(tmp_path):
+    straight = str(tmp_path / "straight")
+    proc = _train(straight, *STABILISERS)
+    assert proc.returncode == 0, proc.stderr
+    workdir = str(tmp_path / "run")
+    code, out = _interrupt(workdir, signal.SIGTERM, "[E01 | B3]", *STABILISERS)
+    assert code == 0 and "SIGTERM received" in out
+    proc = _train(workdir, *STABILISERS)
+    assert proc.returncode == 0, proc.stderr
+    values = _checkpoint_values(straight)
+    assert any(name.startswith("g_ema/") for name in values)
+    assert any(name.startswith("augment_p/") for name in values)
+    assert float(values["augment_p/.ATTRIBUTES/VARIABLE_VALUE"]) > 0  # it moved, and resumed
+    _assert_same_run(straight, workdir)
