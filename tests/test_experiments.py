@@ -1,9 +1,15 @@
-"""The benchmark and profiling scripts under experiments/ still run and print what docs quote."""
+"""The scripts under experiments/ still run and print what docs quote; each recipe folder's README
+command trains (tests named *recipe*, so `pytest -k recipe` runs those)."""
 
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
+
+import numpy as np
+from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -51,3 +57,94 @@ def test_bench_checkpoint_times_saves_and_the_share_of_a_run():
     assert re.search(r"^train step \(batch 4\): [0-9.]+ s; defaults save every \d+ s", out, re.M)
     assert re.search(r"^GPU step of 30 ms: defaults save every 15 s: [0-9.]+ % of the run$", out,
                      re.M), out
+
+
+# ------------------------------------------------------------------------------------------------
+# The recipe folders: each README's command, run for two steps at 16 px (pytest -k recipe).
+
+RECIPES = ("seed128", "keras32", "dcgan64", "own_faces")
+TINY = ("--image_size=16", "--batch_size=8", "--steps_per_epoch=2", "--epochs=1",
+        "--num_grid_samples=4", "--log_every=1")
+
+
+def recipe_command(recipe):
+    """The first `python -m kerasgan.train` line in the ```-block under the README's ## Command."""
+    with open(os.path.join(ROOT, "experiments", recipe, "README.md"), encoding="utf-8") as file:
+        section = file.read().split("## Command", 1)[1]
+    block = section.split("```", 2)[1]
+    lines = [line for line in block.splitlines() if line.startswith("python -m kerasgan.train")]
+    assert lines, f"experiments/{recipe}/README.md has no python -m kerasgan.train command"
+    return shlex.split(lines[0])
+
+
+def _faces_folder(folder, count=16):
+    """`count` small PNG faces in a folder, as a user's own face folder would hold (JPEG or PNG)."""
+    from kerasgan import data, plots
+    os.makedirs(folder)
+    for index, face in enumerate(plots.to_uint8(data.synthetic_faces(np.arange(count), 32, 0))):
+        Image.fromarray(face).save(os.path.join(folder, f"face_{index:03d}.png"))
+
+
+def _run_recipe(recipe, tmp_path):
+    command = recipe_command(recipe)
+    assert command[:3] == ["python", "-m", "kerasgan.train"], command
+    args = [arg for arg in command[3:] if not arg.startswith(("--data_dir=", "--dataset=",
+                                                              "--workdir="))]
+    if "--dataset=folder" in command:  # a user's folder: a real folder of image files
+        _faces_folder(str(tmp_path / "faces"))
+        data = ["--dataset=folder", f"--data_dir={tmp_path / 'faces'}",
+                f"--cache_dir={tmp_path / 'cache'}"]
+    else:  # CelebA is not here: the built-in synthetic faces instead
+        data = ["--dataset=synthetic", "--num_synthetic=16"]
+    workdir = tmp_path / "run"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="",
+               PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-m", "kerasgan.train", *args, *data, *TINY,
+                           f"--workdir={workdir}"], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ("config.json", "checkpoints/checkpoint", "history.csv", "generator.keras",
+                 "samples/epoch_0001.png", "plots/losses.png", "plots/progression.gif"):
+        assert (workdir / name).is_file(), name
+    with open(workdir / "config.json", encoding="utf-8") as file:
+        return command, json.load(file)
+
+
+def test_recipe_seed128_command_trains_two_steps(tmp_path):
+    command, config = _run_recipe("seed128", tmp_path)
+    assert "--preset=seed128" in command and config["preset"] == "seed128"
+    assert (config["arch"], config["latent_dim"], config["epochs"]) == ("seed", 100, 1)
+
+
+def test_recipe_keras32_command_trains_two_steps(tmp_path):
+    command, config = _run_recipe("keras32", tmp_path)
+    assert "--preset=keras32" in command and config["preset"] == "keras32"
+    assert (config["arch"], config["g_lr"], config["beta1"]) == ("seed", 2e-4, 0.5)
+
+
+def test_recipe_dcgan64_command_trains_two_steps(tmp_path):
+    command, config = _run_recipe("dcgan64", tmp_path)
+    assert "--preset=dcgan64" in command and config["preset"] == "dcgan64"
+    assert (config["arch"], config["latent_dim"]) == ("dcgan", 128)
+
+
+def test_recipe_own_faces_command_trains_on_a_folder_of_images(tmp_path):
+    command, config = _run_recipe("own_faces", tmp_path)
+    assert "--dataset=folder" in command and config["dataset"] == "folder"
+    assert config["data_dir"] == str(tmp_path / "faces")
+
+
+def test_recipe_readmes_mark_unrun_celeba_rows_and_quote_bench_train():
+    for recipe in RECIPES:
+        with open(os.path.join(ROOT, "experiments", recipe, "README.md"), encoding="utf-8") as f:
+            text = f.read()
+        assert "experiments/bench_train.py" in text and "experiments/recipe_costs.py" in text
+        assert "not run yet" in text, recipe
+
+
+def test_recipe_costs_prints_a_row_per_preset():
+    out = _run("recipe_costs.py", "--presets=dcgan64,keras32", "--tflops=10", "--utilisation=0.5")
+    rows = re.findall(r"^\| (dcgan64|keras32) \| (\d+) \|.*\| ([0-9.]+) GiB \| ([0-9,]+) \| "
+                      r"([0-9.]+) \|$", out, re.M)
+    assert [(name, int(size)) for name, size, *_ in rows] == [("dcgan64", 64), ("keras32", 32)]
+    assert all(float(gib) > 1.0 and float(hours) > 0 for *_, gib, _, hours in rows)
