@@ -263,18 +263,23 @@ def sample_diversity(samples: Any) -> float:
 class CollapseDetector:
     """Warns once when the run looks collapsed or stuck.
 
-    Two signs: D's accuracy pinned near 1.0 for a whole epoch (d_real_acc and d_fake_acc both
-    >= acc_threshold at every logged step), or the fixed-noise samples' diversity (see
-    sample_diversity) falling below diversity_fraction of its first measured value.
+    Two signs: D's accuracy pinned near 1.0 (d_real_acc and d_fake_acc both >= acc_threshold at
+    every logged step) for a whole epoch and at least min_logged logged steps (a short epoch
+    extends the window into the next: D wins the first hundred steps of most healthy runs), or
+    the fixed-noise samples' diversity (see sample_diversity) falling below diversity_fraction of
+    its first measured value.
 
     Args:
         acc_threshold: accuracy that counts as pinned.
         diversity_fraction: share of the first diversity below which the samples count as collapsed.
+        min_logged: logged steps the pinned accuracy must last before it counts.
     """
 
-    def __init__(self, acc_threshold: float = 0.99, diversity_fraction: float = 0.2):
+    def __init__(self, acc_threshold: float = 0.99, diversity_fraction: float = 0.2,
+                 min_logged: int = 10):
         self.acc_threshold = acc_threshold
         self.diversity_fraction = diversity_fraction
+        self.min_logged = min_logged
         self.first_diversity: float | None = None
         self.warned = False
         self._steps = 0
@@ -290,17 +295,19 @@ class CollapseDetector:
         """Checks the epoch just ended; returns the warning the first time only (the trainer
         prints it, once)."""
         message = self._pinned_message(epoch) or self._diversity_message(epoch, fixed_samples)
-        self._steps, self._pinned = 0, True
+        if self._steps >= self.min_logged or not self._pinned:
+            self._steps, self._pinned = 0, True
         if message is None or self.warned:
             return None
         self.warned = True
         return message
 
     def _pinned_message(self, epoch: int) -> str | None:
-        if not (self._steps and self._pinned):
+        if not (self._steps >= self.min_logged and self._pinned):
             return None
         return (f"epoch {epoch}: the discriminator's accuracy on real and generated images stayed "
-                f">= {self.acc_threshold} at every logged step, so the generator gets no useful "
+                f">= {self.acc_threshold} at each of the last {self._steps} logged steps, so the "
+                f"generator gets no useful "
                 f"gradient: the run looks stuck. Try a lower --d_lr, a higher --g_lr, or "
                 f"--loss=hinge / wgan-gp.")
 

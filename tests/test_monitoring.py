@@ -166,7 +166,7 @@ def test_collapse_detector_quiet_on_a_healthy_run():
 
 
 def test_collapse_detector_warns_once_when_d_is_pinned_for_an_epoch():
-    detector = monitoring.CollapseDetector()
+    detector = monitoring.CollapseDetector(min_logged=5)
     detector.update({"d_real_acc": 0.999, "d_fake_acc": 0.95})
     assert detector.end_epoch(1) is None
     messages = []
@@ -200,3 +200,18 @@ def test_write_model_summary_has_both_tables_and_counts(tmp_path):
     assert "generator: 30 parameters (30 trainable, 0 non-trainable)" in text
     assert "discriminator: 7 parameters" in text
     assert "g_dense" in text and "d_dense" in text
+
+
+def test_d_winning_a_short_first_epoch_is_not_called_stuck():
+    detector = monitoring.CollapseDetector(min_logged=10)
+    for _ in range(3):  # a 3-row first epoch with D ahead, as in most healthy runs
+        detector.update({"d_real_acc": 1.0, "d_fake_acc": 1.0})
+    assert detector.end_epoch(1) is None
+    for _ in range(4):
+        detector.update({"d_real_acc": 0.8, "d_fake_acc": 0.9})
+    assert detector.end_epoch(2) is None
+    for epoch in (3, 4):  # pinned again: 6 rows, then 12, across two short epochs
+        for _ in range(6):
+            detector.update({"d_real_acc": 1.0, "d_fake_acc": 1.0})
+        message = detector.end_epoch(epoch)
+    assert message is not None and "last 12 logged steps" in message
