@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars everywhere: tqdm.auto needs ipywidgets in notebooks
 
 from kerasgan import checkpointing, data, distribute, evaluate_lib, monitoring, plots, rundir
 from kerasgan.config import PRESETS, TrainConfig, make_config

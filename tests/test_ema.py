@@ -123,3 +123,15 @@ def test_a_run_from_before_g_ema_resumes_with_the_average_started_from_g(tmp_pat
     assert result.status == "finished" and result.step == 4
     assert "was written without it: G's moving average (--g_ema) starts from the restored G" in out
     assert "unreadable" not in out
+
+
+def test_the_average_changes_nothing_in_training():
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    runs = []
+    for g_ema in (False, True):
+        gan = gan_lib.GAN(_config(g_ema=g_ema))
+        metrics = [gan.train_step(images) for _ in range(2)][-1]
+        runs.append(([v.numpy() for v in gan.generator.variables], float(metrics["g_loss"])))
+    for off, on in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_array_equal(off, on)
+    assert runs[0][1] == runs[1][1]

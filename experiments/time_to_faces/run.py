@@ -49,7 +49,7 @@ def run_recipe(name, flags, args):
     workdir = os.path.join(args.outdir, name)
     shutil.rmtree(workdir, ignore_errors=True)
     command = [sys.executable, "-m", "kerasgan.train", *flags, f"--workdir={workdir}",
-               f"--checkpoint_every_steps={args.checkpoint_every}", "--max_to_keep=10000",
+               f"--checkpoint_every_steps={args.checkpoint_every}", "--max_to_keep=200",
                "--log_every=" + str(args.checkpoint_every)]
     print("$", " ".join(["python", *command[1:]]), flush=True)
     log = open(os.path.join(args.outdir, f"{name}.log"), "w")
