@@ -104,6 +104,8 @@ def plot(results, path):
     axes = figure.add_subplot()
     for name, result in results.items():
         points = result["curve"]
+        if not points:
+            continue
         axes.plot([t / 60 for t, _ in points], [v for _, v in points], marker=".", label=name)
     axes.axhline(results[next(iter(results))]["floor"], color="grey", linestyle=":",
                  label="floor (real vs real)")
