@@ -176,6 +176,16 @@ def _steps_per_epoch(config: TrainConfig, num_examples: int) -> int:
     return config.steps_per_epoch or available
 
 
+def epoch_work_due(share: float, trained_s: float, work_s: float, last_work_s: float) -> bool:
+    """Whether one more round of per-epoch work keeps it within `share` of the run's time, a round
+    kept in reserve for the run's end (always done): every epoch when epochs are long, every few
+    epochs when one trains in a few seconds. `trained_s` and `work_s` are this process's totals,
+    `last_work_s` what the last round cost (0 before the first, which is then always due)."""
+    if share >= 1.0:
+        return True
+    return (work_s + 2.0 * last_work_s) * (1.0 - share) <= share * trained_s
+
+
 class _Loop:
     """The per-step and per-epoch schedule of one train_and_evaluate call."""
 
@@ -201,10 +211,8 @@ class _Loop:
         self.coordinate_stop = distribute.num_workers(gan.strategy) > 1
         self.stop_agreed = False
         self.epoch_end_row: Optional[dict[str, Any]] = None
-        # The per-epoch work (checkpoint, grid, plots, export) is skipped at an epoch end while
-        # the training since the last one took less than (1 - share) / share times its cost.
+        # The cost of the last round of per-epoch work (checkpoint, grid, plots, export).
         self.work_seconds = 0.0
-        self.trained_seconds = 0.0
         self.total_seconds = {"training": 0.0, "epoch work": 0.0}
         # Built once, at start: missing Inception weights fail now, not after the first epoch.
         self.feature_extractor = (evaluate_lib.make_feature_extractor(
@@ -220,7 +228,6 @@ class _Loop:
             for epoch in range(int(self.gan.epoch), self.config.epochs):
                 start = time.perf_counter()
                 finished = self._run_epoch(epoch, stop)
-                self.trained_seconds += time.perf_counter() - start
                 self.total_seconds["training"] += time.perf_counter() - start
                 if not finished:
                     self._save()
@@ -347,21 +354,16 @@ class _Loop:
                 if r["metric"] in evaluate_lib.HISTORY_METRICS}})
             self.epoch_end_row = None
         self.history.flush()
-        if last or results or self._epoch_work_due():
+        if last or results or epoch_work_due(
+                self.config.epoch_work_share, self.total_seconds["training"],
+                self.total_seconds["epoch work"], self.work_seconds):
             start = time.perf_counter()
             self._epoch_work(epoch, results)
             self.work_seconds = time.perf_counter() - start
             self.total_seconds["epoch work"] += self.work_seconds
-            self.trained_seconds = 0.0
         elif self._checkpoint_due(int(gan.step), epoch_end=True):
             self._save()
         tqdm.write(f"epoch {epoch + 1}/{self.config.epochs} done (step {int(gan.step)})")
-
-    def _epoch_work_due(self) -> bool:
-        """Whether the per-epoch work fits its share of the run's time (config.epoch_work_share):
-        always with long epochs, every few epochs when an epoch trains in a few seconds."""
-        share = self.config.epoch_work_share
-        return share >= 1.0 or self.trained_seconds * share >= self.work_seconds * (1.0 - share)
 
     def _epoch_work(self, epoch: int, results: list[dict[str, Any]]) -> None:
         """Checkpoint, fixed-noise grid, D-output histogram, plots, collapse check, export."""

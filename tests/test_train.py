@@ -189,3 +189,35 @@ def test_evaluation_during_training_lands_in_history_tensorboard_and_metrics_jso
         lines = [json.loads(line) for line in f]
     assert {(line["metric"], line["step"], line["epoch"]) for line in lines} >= {
         ("swd_avg", 2, 1), ("swd_avg", 4, 2)}
+
+
+def _simulate_epoch_work(share, epoch_s, work_s, epochs):
+    """Rounds done and the work's share of the time, with every round costing work_s."""
+    trained = work = last = 0.0
+    rounds = 0
+    for epoch in range(epochs):
+        trained += epoch_s
+        if epoch + 1 == epochs or train_lib.epoch_work_due(share, trained, work, last):
+            work, last, rounds = work + work_s, work_s, rounds + 1
+    return rounds, work / (trained + work)
+
+
+@pytest.mark.parametrize("epoch_s", [0.1, 0.6, 3.0, 10.0])
+def test_per_epoch_work_stays_within_its_share_however_short_the_epochs(epoch_s):
+    epochs = int(round(60.0 / epoch_s))  # a minute of training; rounds of work cost 1.5 s
+    rounds, fraction = _simulate_epoch_work(0.1, epoch_s, work_s=1.5, epochs=epochs)
+    assert 0.06 <= fraction <= 0.1 + 1e-9
+    assert rounds >= 3
+
+
+def test_a_run_too_short_to_pay_for_it_gets_only_the_first_and_last_rounds():
+    assert _simulate_epoch_work(0.1, epoch_s=0.1, work_s=1.5, epochs=50)[0] == 2
+
+
+def test_per_epoch_work_runs_every_epoch_when_epochs_are_long():
+    assert _simulate_epoch_work(0.1, epoch_s=30.0, work_s=1.5, epochs=20) == (20, 30.0 / 630.0)
+    assert _simulate_epoch_work(1.0, epoch_s=0.1, work_s=1.5, epochs=20)[0] == 20
+
+
+def test_per_epoch_work_is_always_due_before_its_cost_is_known():
+    assert train_lib.epoch_work_due(0.1, trained_s=0.01, work_s=0.0, last_work_s=0.0)
