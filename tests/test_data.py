@@ -327,14 +327,14 @@ def test_tfds_without_the_package_says_how_to_install(tmp_path, monkeypatch):
 
 def _tfds_manual_files(data_dir, payload=b""):
     """Stand-ins for the original CelebA files in DATA_DIR/downloads/manual."""
-    for name in data._TFDS_FILES:
+    for name in data.TFDS_FILES:
         _write(os.path.join(data_dir, "downloads", "manual", name), payload)
 
 
 def test_tfds_file_list_matches_the_celeb_a_builder():
     tfds = pytest.importorskip("tensorflow_datasets")
     expected = {info.filename for info in tfds.builder_cls("celeb_a").url_infos.values()}
-    assert set(data._TFDS_FILES) == expected
+    assert set(data.TFDS_FILES) == expected
 
 
 def test_tfds_celeb_a_with_mock_records(tmp_path):
@@ -384,7 +384,7 @@ def test_tfds_without_data_names_the_manual_dir_and_files_and_never_downloads(tm
     assert result.returncode == 2 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and str(tmp_path / "downloads" / "manual") in errors[0]
-    assert all(name in errors[0] for name in data._TFDS_FILES)
+    assert all(name in errors[0] for name in data.TFDS_FILES)
     assert "missing: img_align_celeba.zip, list_attr_celeba.txt" in errors[0]
     assert not (tmp_path / "downloads" / "celeb_a").exists()
 
@@ -398,7 +398,7 @@ def _cache_entries(root):
 def test_cache_is_reused_without_decoding_again(celeba_dir, monkeypatch):
     config = _config(dataset="celeba", data_dir=celeba_dir, split="all")
     first = data.open_source(config)
-    monkeypatch.setattr(data, "raw_dataset", lambda *a, **k: pytest.fail("decoded again"))
+    monkeypatch.setattr(data.listing, "raw_dataset", lambda *a, **k: pytest.fail("decoded again"))
     again = data.open_source(config)
     np.testing.assert_array_equal(again.images(6), first.images(6))
     assert len(_cache_entries(celeba_dir)) == 1
@@ -439,12 +439,12 @@ _OPEN_AT_ONCE = """
 import json, os, sys, time
 from kerasgan import config as config_lib, data
 builds = []
-build = data._build_cache
+build = data.cache._build_cache
 def counted(*args):
     builds.append(1)
     time.sleep(1.5)  # a slow build: the others surely ask while it runs
     return build(*args)
-data._build_cache = counted
+data.cache._build_cache = counted
 config = config_lib.make_config(dataset="folder", data_dir=sys.argv[1], image_size=16)
 open(sys.argv[2], "w").close()
 while not os.path.exists(sys.argv[3]):
