@@ -105,10 +105,112 @@ def test_synthetic_faces_any_resolution():
     assert data.synthetic_faces([0], 20).shape == (1, 20, 20, 3)
 
 
+# Per-channel sums and a position-weighted sum of synthetic_faces(np.arange(8), 32), recorded
+# before synthetic_attributes existed: the labels must describe these very pixels. A few
+# levels of tolerance absorb float32 sin/cos rounding that differs between CPUs; any change
+# to a shape or a colour moves these sums by thousands.
+_PINNED_SUMS = [[95802, 142562, 122936], [191558, 93143, 78491], [157713, 98959, 88140],
+                [189608, 119548, 112368], [98539, 162576, 78160], [131784, 88844, 133537],
+                [140347, 118164, 114775], [182552, 150889, 136241]]
+_PINNED_WEIGHTED = [184525411, 197426422, 182745579, 205679190, 172033072, 183622864,
+                    179759890, 223255133]
+
+
+def test_synthetic_faces_pixels_are_pinned():
+    faces = data.synthetic_faces(np.arange(8), 32).astype(np.int64)
+    weights = np.arange(1, 32 * 32 + 1).reshape(32, 32, 1)
+    np.testing.assert_allclose(faces.sum(axis=(1, 2)), _PINNED_SUMS, rtol=0, atol=16)
+    np.testing.assert_allclose((faces * weights).sum(axis=(1, 2, 3)), _PINNED_WEIGHTED,
+                               rtol=0, atol=16 * 1024)
+
+
+def _blend(palette, u):
+    """A palette colour at u in [0, 1): linear between the two nearest of its entries."""
+    position = u * (len(palette) - 1)
+    low = np.minimum(np.floor(position).astype(int), len(palette) - 2)
+    frac = (position - low)[:, None]
+    return np.asarray(palette, np.float64)[low] * (1 - frac) + np.asarray(
+        palette, np.float64)[low + 1] * frac
+
+
+_HAIR_PALETTE = [[28, 24, 22], [62, 40, 28], [110, 75, 45], [205, 170, 110], [150, 70, 35],
+                 [165, 165, 160]]
+_SKIN_PALETTE = [[255, 224, 196], [241, 194, 167], [224, 172, 138], [198, 134, 99],
+                 [160, 104, 72], [110, 70, 48]]
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _parameters(indices, seed):
+    """The drawing parameters of the faces: 40 uniforms per face from its own (seed, index)."""
+    return np.stack([np.random.default_rng([seed, int(i)]).random(40, np.float32)
+                     for i in indices]).astype(np.float64)
+
+
+def _hair(p):
+    return _blend(_HAIR_PALETTE, p[:, 6]) * (0.85 + 0.3 * p[:, 7, None])
+
+
+def _attributes_from_parameters(indices, seed):
+    """synthetic_attributes restated from the parameter stream and docs/data.md's rules."""
+    p = _parameters(indices, seed)
+    skin = _blend(_SKIN_PALETTE, p[:, 4]) * (0.92 + 0.16 * p[:, 5, None])
+    forehead = ((-0.22 + 0.06 * p[:, 27] - 0.04 * p[:, 31])          # brow line
+                + (0.64 + 0.1 * p[:, 19]) * (0.5 + 0.3 * p[:, 23]))  # minus the hairline
+    return {"Bangs": forehead < 0.2, "Black_Hair": _hair(p) @ _LUMA < 48,
+            "Blond_Hair": np.abs(5 * p[:, 6] - 3) < 0.5, "Long_Hair": p[:, 21] >= 0.6,
+            "Pale_Skin": skin @ _LUMA > 200, "Smiling": (p[:, 38] - 0.35) * 0.12 >= 0.03}
+
+
+def test_synthetic_attributes_follow_the_drawing_parameters():
+    for indices, seed in ((np.arange(4096), 0), (np.array([9, 4000, 3, 123456]), 7)):
+        names, labels = data.synthetic_attributes(indices, seed)
+        expected = _attributes_from_parameters(indices, seed)
+        assert names == list(expected) == list(data.SYNTHETIC_ATTRIBUTE_NAMES)
+        assert labels.dtype == np.int8 and labels.shape == (len(indices), 6)
+        assert set(np.unique(labels)) == {-1, 1}
+        for column, name in enumerate(names):
+            np.testing.assert_array_equal(labels[:, column] > 0, expected[name], err_msg=name)
+    names, labels = data.synthetic_attributes(np.arange(10), seed=3)
+    np.testing.assert_array_equal(data.synthetic_attributes([7, 2], seed=3)[1], labels[[7, 2]])
+    np.testing.assert_array_equal(data.synthetic_attributes(10, seed=3)[1], labels)
+
+
+def test_synthetic_attribute_shares_on_4096_faces():
+    names, labels = data.synthetic_attributes(np.arange(4096))
+    shares = dict(zip(names, np.round((labels > 0).mean(axis=0), 3)))
+    # docs/data.md's table: 31.4, 21.0, 20.3, 40.6, 24.3, 40.3 %
+    assert shares == {"Bangs": 0.314, "Black_Hair": 0.21, "Blond_Hair": 0.203,
+                      "Long_Hair": 0.406, "Pale_Skin": 0.243, "Smiling": 0.403}
+    assert all(0.18 <= share <= 0.45 for share in shares.values())
+
+
+def test_synthetic_attributes_show_in_the_pixels():
+    """Each colour and hair label is visible where it should be, at 32 px."""
+    names, labels = data.synthetic_attributes(np.arange(512))
+    has = {name: labels[:, k] > 0 for k, name in enumerate(names)}
+    faces = data.synthetic_faces(np.arange(512), 32).astype(np.float64)
+    luma = faces @ _LUMA
+    hair = _hair(_parameters(range(512), 0))
+
+    def gap(values, name):  # mean with the attribute minus mean without
+        return values[has[name]].mean() - values[~has[name]].mean()
+
+    crown = luma[:, 4:7, 13:19].mean(axis=(1, 2))          # top of the head: hair
+    cheeks = luma[:, 17:20, [10, 11, 12, 19, 20, 21]].mean(axis=(1, 2))
+    like_hair = lambda region: np.abs(region - hair[:, None, None]).mean(axis=(1, 2, 3))  # noqa: E731
+    assert gap(crown, "Black_Hair") < -60 and gap(crown, "Blond_Hair") > 50
+    assert gap(cheeks, "Pale_Skin") > 50
+    assert gap(like_hair(faces[:, 21:24, np.r_[4:8, 24:28]]), "Long_Hair") < -15  # beside the jaw
+    assert gap(like_hair(faces[:, 9:11, 13:19]), "Bangs") < -30                    # the forehead
+
+
 def test_synthetic_source_dataset_shapes_range_and_batch_count():
     source = data.open_source(_config(dataset="synthetic", num_synthetic=21, batch_size=4))
     batches = list(source.dataset(4))
     assert source.num_examples == 21 and source.name == "synthetic"
+    names, labels = data.synthetic_attributes(np.arange(21), seed=0)
+    assert source.attribute_names == names
+    np.testing.assert_array_equal(source.attributes, labels)
     assert len(batches) == 5
     assert all(b.shape == (4, 16, 16, 3) and b.dtype == tf.float32 for b in batches)
     values = np.concatenate([b.numpy() for b in batches])

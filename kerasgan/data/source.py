@@ -13,7 +13,7 @@ from kerasgan.config import TrainConfig
 from kerasgan.data.cache import load_or_build
 from kerasgan.data.celeba import celeba_listing, tfds_listing
 from kerasgan.data.listing import GET_CELEBA, Listing, folder_listing
-from kerasgan.data.synthetic import synthetic_faces
+from kerasgan.data.synthetic import synthetic_attributes, synthetic_faces
 from kerasgan.errors import DataError
 
 _SHOWN_SKIPPED = 5
@@ -114,8 +114,11 @@ class ImageSource:
 def open_source(config: TrainConfig) -> ImageSource:
     """The source config.dataset names, preprocessed at config.image_size; raises DataError."""
     if config.dataset == "synthetic":
-        images = synthetic_faces(np.arange(config.num_synthetic), config.image_size, config.seed)
-        return ImageSource("synthetic", images, seed=config.seed, flip=config.flip)
+        indices = np.arange(config.num_synthetic)
+        images = synthetic_faces(indices, config.image_size, config.seed)
+        names, attributes = synthetic_attributes(indices, config.seed)
+        return ImageSource("synthetic", images, seed=config.seed, flip=config.flip,
+                           attributes=attributes, attribute_names=names)
     if config.dataset == "tfds":
         listing = tfds_listing(config)
     elif config.dataset == "celeba":

@@ -1,7 +1,8 @@
-"""Synthetic cartoon faces: training images that need no download.
+"""Synthetic cartoon faces: training images that need no download, with attribute labels.
 
 Each face is drawn from 40 uniform parameters that depend only on (seed, index), so any image
-can be redrawn alone, at any size.
+can be redrawn alone, at any size. `synthetic_attributes` reads CelebA-style labels (Smiling,
+Blond_Hair, ...) off the same parameters: the ground truth of what was drawn.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ _HAIR = np.array([[28, 24, 22], [62, 40, 28], [110, 75, 45], [205, 170, 110], [1
                   [165, 165, 160]], np.float32)
 _IRIS = np.array([[90, 60, 35], [50, 35, 25], [70, 110, 160], [80, 120, 70]], np.float32)
 _NUM_PARAMS = 40
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma of an RGB colour
+
+# The attributes of the synthetic faces, in CelebA's (alphabetical) order. Long_Hair is not a
+# CelebA attribute (CelebA has no hair length); the others mean what CelebA's do.
+SYNTHETIC_ATTRIBUTE_NAMES = ("Bangs", "Black_Hair", "Blond_Hair", "Long_Hair", "Pale_Skin",
+                             "Smiling")
 
 
 def synthetic_faces(indices: Iterable[int] | int, image_size: int, seed: int = 0) -> np.ndarray:
@@ -24,16 +31,62 @@ def synthetic_faces(indices: Iterable[int] | int, image_size: int, seed: int = 0
     A face in a grid is recognisable at any size, so a GAN trained on these visibly learns
     something without a download. Drawn at 2x and averaged down (supersampled anti-aliasing).
     """
+    params = _params(indices, seed)
+    out = np.empty((len(params), image_size, image_size, 3), np.uint8)
+    chunk = max(1, 2 ** 21 // (4 * image_size * image_size))
+    for start in range(0, len(params), chunk):
+        out[start:start + chunk] = _render_faces(params[start:start + chunk], image_size)
+    return out
+
+
+def synthetic_attributes(indices: Iterable[int] | int,
+                         seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """(names, int8 [N, A]): +1 where face i of synthetic_faces(indices, size, seed) has the
+    attribute, -1 where not (CelebA's list_attr_celeba convention); the same at every size.
+
+    Each label is a rule on the parameters that draw the face (p[k] uniform in [0, 1)); the
+    thresholds put each share between 20 and 41 % and are where the difference shows in a
+    32 px face (docs/data.md has the table and the shares):
+      Bangs:      the hairline comes within 0.2 face units of the brows (a low fringe);
+      Black_Hair: the hair colour's luma is below 48 (black and the darkest browns);
+      Blond_Hair: the nearest entry of the hair palette is blond (0.5 < p[6] < 0.7);
+      Long_Hair:  the hair's straight sides fall past the mouth to the jaw (p[21] >= 0.6);
+      Pale_Skin:  the skin colour's luma is above 200 (the two palest palette tones);
+      Smiling:    the mouth's centre sits at least 0.03 below its corners (p[38] >= 0.6).
+    """
+    p = _params(indices, seed)
+    ry = 0.64 + 0.1 * p[:, 19]                               # face half-height
+    brow = -0.1 + 0.06 * p[:, 27] - 0.12 - 0.04 * p[:, 31]   # brow line (y grows downwards)
+    hairline = -ry * (0.5 + 0.3 * p[:, 23])                  # mean hairline on the forehead
+    has = np.stack([
+        brow - hairline < 0.2,
+        _hair_colour(p) @ _LUMA < 48,
+        (p[:, 6] > 0.5) & (p[:, 6] < 0.7),
+        p[:, 21] >= 0.6,
+        _skin_colour(p) @ _LUMA > 200,
+        p[:, 38] >= 0.6,
+    ], axis=1)
+    return list(SYNTHETIC_ATTRIBUTE_NAMES), np.where(has, 1, -1).astype(np.int8)
+
+
+def _params(indices: Iterable[int] | int, seed: int) -> np.ndarray:
+    """float32 [N, _NUM_PARAMS] uniform in [0, 1): row i from its own generator, (seed, index)."""
     indices = np.arange(indices) if np.isscalar(indices) else np.asarray(indices, np.int64)
     indices = indices.reshape(-1)
     params = np.zeros((len(indices), _NUM_PARAMS), np.float32)
     for row, i in enumerate(indices):
         params[row] = np.random.default_rng([seed, int(i)]).random(_NUM_PARAMS, np.float32)
-    out = np.empty((len(indices), image_size, image_size, 3), np.uint8)
-    chunk = max(1, 2 ** 21 // (4 * image_size * image_size))
-    for start in range(0, len(indices), chunk):
-        out[start:start + chunk] = _render_faces(params[start:start + chunk], image_size)
-    return out
+    return params
+
+
+def _skin_colour(p: np.ndarray) -> np.ndarray:
+    """float32 [n, 3]: the base skin colour, a skin tone (p[4]) at a brightness (p[5])."""
+    return _palette(_SKIN, p[:, 4]) * (0.92 + 0.16 * p[:, 5, None])
+
+
+def _hair_colour(p: np.ndarray) -> np.ndarray:
+    """float32 [n, 3]: the hair colour, a palette blend (p[6]) at a brightness (p[7])."""
+    return _palette(_HAIR, p[:, 6]) * (0.85 + 0.3 * p[:, 7, None])
 
 
 def _palette(colours: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -50,7 +103,11 @@ def _ellipse(x, y, cx, cy, rx, ry):
 
 
 def _render_faces(p: np.ndarray, size: int, supersample: int = 2) -> np.ndarray:
-    """Paints faces (painter's algorithm, back to front) for a [n, _NUM_PARAMS] block of params."""
+    """Paints faces (painter's algorithm, back to front) for a [n, _NUM_PARAMS] block of params.
+
+    synthetic_attributes restates some of these formulas (hair length, hairline, brows, mouth
+    curve): a change here changes what the labels mean; tests/test_data.py pins the pixels.
+    """
     n, side = len(p), size * supersample
     col = lambda k: p[:, k, None, None]  # noqa: E731
     axis = (np.arange(side, dtype=np.float32) + 0.5) / side * 2.0 - 1.0
@@ -63,8 +120,7 @@ def _render_faces(p: np.ndarray, size: int, supersample: int = 2) -> np.ndarray:
     x = ((gx - cx) * cos + (gy - cy) * sin) / scale
     y = (-(gx - cx) * sin + (gy - cy) * cos) / scale
 
-    skin = _palette(_SKIN, p[:, 4]) * (0.92 + 0.16 * p[:, 5, None])
-    hair = _palette(_HAIR, p[:, 6]) * (0.85 + 0.3 * p[:, 7, None])
+    skin, hair = _skin_colour(p), _hair_colour(p)
     bg_top = 40 + 200 * p[:, 8:11]
     clothes = 30 + 200 * p[:, 12:15]
     iris = _palette(_IRIS, p[:, 16])
