@@ -197,7 +197,10 @@ def test_synthetic_attributes_show_in_the_pixels():
 
     crown = luma[:, 4:7, 13:19].mean(axis=(1, 2))          # top of the head: hair
     cheeks = luma[:, 17:20, [10, 11, 12, 19, 20, 21]].mean(axis=(1, 2))
-    like_hair = lambda region: np.abs(region - hair[:, None, None]).mean(axis=(1, 2, 3))  # noqa: E731
+
+    def like_hair(region):  # mean distance of a region's pixels to the face's hair colour
+        return np.abs(region - hair[:, None, None]).mean(axis=(1, 2, 3))
+
     assert gap(crown, "Black_Hair") < -60 and gap(crown, "Blond_Hair") > 50
     assert gap(cheeks, "Pale_Skin") > 50
     assert gap(like_hair(faces[:, 21:24, np.r_[4:8, 24:28]]), "Long_Hair") < -15  # beside the jaw
@@ -262,6 +265,133 @@ def test_flip_mirrors_some_images_and_is_deterministic(synthetic_source):
 def test_fewer_images_than_a_batch_is_a_data_error(synthetic_source):
     with pytest.raises(DataError, match="fewer than one batch of 64"):
         synthetic_source.dataset(64)
+
+
+# ----------------------------------------------------------------------------- attributes
+
+ASKED = ("Smiling", "Blond_Hair", "Bangs")
+
+
+@pytest.fixture(scope="module")
+def flipping_source():
+    return data.open_source(_config(dataset="synthetic", num_synthetic=24, seed=5, flip=True))
+
+
+def _labelled_epoch(source, **kwargs):
+    batches = list(source.dataset(4, attributes=ASKED, **kwargs))
+    assert all(isinstance(b, tuple) and len(b) == 2 for b in batches)
+    return (np.stack([images.numpy() for images, _ in batches]),
+            np.stack([labels.numpy() for _, labels in batches]))
+
+
+def _truth(indices, seed=5):
+    """float32 1/0 labels of ASKED for synthetic faces, straight from synthetic_attributes."""
+    names, rows = data.synthetic_attributes(indices, seed)
+    return (rows[..., [names.index(n) for n in ASKED]] > 0).astype(np.float32)
+
+
+def test_labelled_batches_pair_each_image_with_its_own_labels(flipping_source):
+    images, labels = _labelled_epoch(flipping_source, epoch=2)
+    assert images.shape == (6, 4, 16, 16, 3) and labels.shape == (6, 4, 3)
+    assert images.dtype == np.float32 and labels.dtype == np.float32
+    assert set(np.unique(labels)) == {0.0, 1.0}
+    picked = flipping_source.order(2).reshape(6, 4)  # the shuffled order the epoch takes
+    np.testing.assert_array_equal(labels, _truth(picked.reshape(-1)).reshape(6, 4, 3))
+    faces = data.synthetic_faces(picked.reshape(-1), 16, seed=5).reshape(6, 4, 16, 16, 3)
+    faces = faces.astype(np.float32) / 127.5 - 1.0
+    mirrored = np.all(images == faces[..., ::-1, :], axis=(2, 3, 4))
+    same = np.all(images == faces, axis=(2, 3, 4))
+    assert np.all(mirrored | same) and 0 < mirrored.sum() < mirrored.size  # flips: images only
+    plain = np.stack([b.numpy() for b in flipping_source.dataset(4, epoch=2)])
+    np.testing.assert_array_equal(images, plain)  # the images are exactly the unlabelled ones
+
+
+def test_labelled_batches_resume_at_start_batch(flipping_source):
+    images, labels = _labelled_epoch(flipping_source, epoch=3)
+    resumed_images, resumed_labels = _labelled_epoch(flipping_source, epoch=3, start_batch=4)
+    np.testing.assert_array_equal(resumed_images, images[4:])
+    np.testing.assert_array_equal(resumed_labels, labels[4:])
+
+
+def test_labels_follow_images_order_and_the_names_order(flipping_source):
+    labels = flipping_source.labels(ASKED, 10)
+    assert labels.shape == (10, 3) and labels.dtype == np.float32
+    np.testing.assert_array_equal(labels, _truth(np.arange(10)))
+    np.testing.assert_array_equal(flipping_source.labels(ASKED[::-1], 10), labels[:, ::-1])
+    assert flipping_source.labels(ASKED, 100).shape == (24, 3)
+    assert flipping_source.labels([], 5).shape == (5, 0)
+    _, unshuffled = _labelled_epoch(flipping_source, shuffle=False)
+    np.testing.assert_array_equal(unshuffled.reshape(24, 3), flipping_source.labels(ASKED, 24))
+
+
+def test_attribute_frequencies_are_the_shares_of_the_labels(flipping_source):
+    shares = flipping_source.attribute_frequencies(ASKED)
+    assert shares.dtype == np.float32 and shares.shape == (3,)
+    np.testing.assert_allclose(shares, _truth(np.arange(24)).mean(axis=0), rtol=1e-6)
+    names, rows = data.synthetic_attributes(np.arange(4096))
+    big = data.ImageSource("s", np.zeros((4096, 1, 1, 3), np.uint8), attributes=rows,
+                           attribute_names=names)
+    np.testing.assert_allclose(big.attribute_frequencies(["Smiling", "Long_Hair"]),
+                               [0.403, 0.406], atol=5e-4)
+
+
+def test_celeba_labels_are_one_for_plus_one_and_zero_for_minus_one(celeba_dir):
+    source = data.open_source(_config(dataset="celeba", data_dir=celeba_dir, split="val"))
+    np.testing.assert_array_equal(source.labels(["Smiling", "Young"], 2), [[1, 1], [0, 1]])
+    np.testing.assert_array_equal(source.attribute_frequencies(["Smiling"]), [0.5])
+    images, labels = next(iter(source.dataset(2, shuffle=False, attributes=["Young", "Smiling"])))
+    assert images.shape == (2, 16, 16, 3)
+    np.testing.assert_array_equal(labels.numpy(), [[1, 1], [1, 0]])
+
+
+def test_unknown_and_repeated_attribute_names_are_one_line_errors(flipping_source):
+    valid = "Bangs, Black_Hair, Blond_Hair, Long_Hair, Pale_Skin, Smiling"
+    with pytest.raises(DataError) as error:
+        flipping_source.check_attributes(["Smiling", "Eyeglasses"])
+    assert str(error.value) == (f"unknown attribute Eyeglasses for synthetic; its attributes "
+                                f"are {valid}")
+    with pytest.raises(DataError) as error:
+        flipping_source.dataset(4, attributes=["smiling", "Male"])
+    assert str(error.value) == (f"unknown attributes smiling, Male for synthetic; its attributes "
+                                f"are {valid}")
+    for call in (lambda: flipping_source.labels(["Smiling", "Smiling"], 3),
+                 lambda: flipping_source.attribute_frequencies(["Bangs", "Smiling", "Bangs"])):
+        with pytest.raises(DataError, match=r"^attribute named more than once: (Smiling|Bangs)$"):
+            call()
+    flipping_source.check_attributes([])  # unconditional: nothing to check
+
+
+def test_a_source_without_attributes_refuses_them_in_one_line(tmp_path):
+    _write(str(tmp_path / "f" / "a.png"), _png(20, 20))
+    folder = data.open_source(_config(dataset="folder", data_dir=str(tmp_path / "f")))
+    assert folder.attribute_names == [] and folder.attributes is None
+    expected = (f"folder:{tmp_path / 'f'} has no attributes: --conditional_attributes needs "
+                f"CelebA (list_attr_celeba) or --dataset=synthetic")
+    for call in (lambda: folder.check_attributes(["Smiling"]),
+                 lambda: folder.labels(["Smiling"], 1),
+                 lambda: folder.attribute_frequencies(["Smiling"]),
+                 lambda: folder.dataset(1, attributes=["Smiling"])):
+        with pytest.raises(DataError) as error:
+            call()
+        assert str(error.value) == expected
+    assert folder.labels([], 1).shape == (1, 0)
+
+
+def test_celeba_images_without_a_label_row_refuse_attributes(celeba_dir):
+    path = os.path.join(celeba_dir, "list_attr_celeba.txt")
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    with open(path, "w", encoding="utf-8") as handle:  # drop the rows of 000003.jpg, 000005.jpg
+        handle.write("\n".join(line for line in lines if not line.startswith(("000003", "000005"))))
+    source = data.open_source(_config(dataset="celeba", data_dir=celeba_dir, split="all"))
+    np.testing.assert_array_equal(source.attributes[[2, 4]], np.zeros((2, 2)))
+    with pytest.raises(DataError) as error:
+        source.labels(["Young"], 6)
+    assert str(error.value) == ("2 of 6 images of celeba:all have no label for Young (first: "
+                                "000003.jpg); CelebA's list_attr_celeba has no row for them: add "
+                                "their rows or remove those images")
+    assert source.num_batches(2) == 3  # unconditional use is untouched
+    next(iter(source.dataset(2)))
 
 
 # ----------------------------------------------------------------------------- folder
@@ -450,6 +580,29 @@ def test_tfds_celeb_a_with_mock_records(tmp_path):
     assert images.min() >= -1.0 and images.max() <= 1.0 and images.std() > 0
 
 
+def test_tfds_keeps_the_attributes_of_its_records_in_the_cache(tmp_path, monkeypatch):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    _tfds_manual_files(str(tmp_path))
+    config = _config(dataset="tfds", split="train", data_dir=str(tmp_path))
+    with tfds.testing.mock_data(num_examples=6):
+        records = tfds.builder("celeb_a", data_dir=str(tmp_path)).as_dataset(
+            split="train", shuffle_files=False)
+        truth = [{k: bool(v) for k, v in r["attributes"].items()} for r in tfds.as_numpy(records)]
+        source = data.open_source(config)
+    names = source.attribute_names
+    assert len(names) == 40 and {"Smiling", "Eyeglasses", "Blond_Hair", "Male"} <= set(names)
+    assert source.attributes.dtype == np.int8 and source.attributes.shape == (6, 40)
+    expected = [[1 if row[name] else -1 for name in names] for row in truth]
+    np.testing.assert_array_equal(source.attributes, expected)
+    np.testing.assert_array_equal(source.labels(["Smiling", "Male"], 6),
+                                  [[row["Smiling"], row["Male"]] for row in truth])
+    monkeypatch.setattr(data.cache, "_build_cache", lambda *a: pytest.fail("built again"))
+    with tfds.testing.mock_data(num_examples=6):
+        again = data.open_source(config)  # from the cache, labels included
+    assert again.attribute_names == names
+    np.testing.assert_array_equal(again.attributes, source.attributes)
+
+
 @pytest.mark.parametrize("split, tfds_split", [
     ("train", "train"), ("val", "validation"), ("test", "test"),
     ("all", "train+validation+test")])
@@ -469,6 +622,9 @@ def test_tfds_split_mapping_and_centre_crop(tmp_path, split, tfds_split):
     assert asked == [tfds_split]
     assert source.name == f"tfds:celeb_a:{split}" and source.num_examples == 3
     np.testing.assert_array_equal(source.images(3), np.ones((3, 16, 16, 3), np.float32))
+    assert source.attribute_names == []  # these records hold images only
+    with pytest.raises(DataError, match=rf"^tfds:celeb_a:{split} has no attributes: "):
+        source.check_attributes(["Smiling"])
 
 
 def test_tfds_wrong_manual_files_are_a_data_error_without_download(tmp_path):

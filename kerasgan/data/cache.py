@@ -1,5 +1,9 @@
 """The preprocessed cache: images.u8 (raw uint8 rows) + manifest.json, written last.
 
+A listing whose stream also yields per-record attribute labels (TFDS celeb_a: its records, not
+file names, hold them) gets attributes.i8 too (int8 +1/-1 rows of the kept images), named in the
+manifest's "attribute_names".
+
 The first `load_or_build` of a listing decodes every file once and writes the survivors; later
 ones memory-map them. Processes that ask at once build it once (an flock beside the folder).
 """
@@ -31,10 +35,12 @@ log = logging.getLogger(__name__)
 
 
 def load_or_build(listing: Listing, image_size: int,
-                  cache_dir: str = "") -> tuple[dict, np.ndarray]:
-    """(manifest, uint8 [count, S, S, 3] images memory-mapped from the cache) of `listing` at
-    `image_size`; the cache is built first (by one process) where it is missing or incomplete.
-    It lives in `cache_dir`, else in CACHE_FOLDER under the listing's cache home."""
+                  cache_dir: str = "") -> tuple[dict, np.ndarray, np.ndarray | None]:
+    """(manifest, uint8 [count, S, S, 3] images memory-mapped from the cache, int8 [count, A]
+    attribute rows or None) of `listing` at `image_size`; the cache is built first (by one
+    process) where it is missing or incomplete. It lives in `cache_dir`, else in CACHE_FOLDER
+    under the listing's cache home. Attribute rows come only from a stream that yields them
+    (Listing.stream_attribute_names); CelebA's file-name rows are the listing's own."""
     parent = (os.path.abspath(os.path.expanduser(cache_dir)) if cache_dir
               else os.path.join(listing.cache_home, CACHE_FOLDER))
     key = dict(listing.key, image_size=image_size, version=CACHE_VERSION)
@@ -42,9 +48,13 @@ def load_or_build(listing: Listing, image_size: int,
     manifest = (_read_manifest(folder, key, image_size)
                 or _build_cache_once(listing, image_size, folder, key))
     shape = (manifest["count"], image_size, image_size, 3)
+    names = manifest.get("attribute_names", [])
+    attributes = (np.fromfile(os.path.join(folder, "attributes.i8"), np.int8).reshape(
+        manifest["count"], len(names)) if names else None)
     if not manifest["count"]:
-        return manifest, np.zeros(shape, np.uint8)
-    return manifest, np.memmap(os.path.join(folder, "images.u8"), np.uint8, "r", shape=shape)
+        return manifest, np.zeros(shape, np.uint8), attributes
+    images = np.memmap(os.path.join(folder, "images.u8"), np.uint8, "r", shape=shape)
+    return manifest, images, attributes
 
 
 def cache_folder(listing_key: dict, image_size: int, parent: str, name: str) -> str:
@@ -63,9 +73,13 @@ def _read_manifest(folder: str, key: dict, image_size: int) -> dict | None:
         with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as handle:
             manifest = json.load(handle)
         size = os.path.getsize(os.path.join(folder, "images.u8"))
-    except (OSError, ValueError):
+        names = manifest.get("attribute_names", [])
+        labels_size = os.path.getsize(os.path.join(folder, "attributes.i8")) if names else 0
+    except (OSError, ValueError, AttributeError):
         return None
-    if manifest.get("key") != key or size != manifest.get("count", -1) * image_size ** 2 * 3:
+    count = manifest.get("count", -1)
+    if (manifest.get("key") != key or size != count * image_size ** 2 * 3
+            or labels_size != count * len(names)):
         return None
     return manifest
 
@@ -79,23 +93,32 @@ def _build_cache(listing: Listing, image_size: int, folder: str, key: dict) -> d
         os.makedirs(folder, exist_ok=True)
         kept, small, seen = [], [], 0
         partial = os.path.join(folder, "images.u8.partial")
+        labels_partial = os.path.join(folder, "attributes.i8.partial")
         log.info("caching %s at %d px into %s", listing.name, image_size, folder)
-        with open(partial, "wb") as out:
-            batches = listing.stream(image_size).batch(_DECODE_BATCH)
-            for index, images, too_small in batches.as_numpy_iterator():
+        batches = listing.stream(image_size).batch(_DECODE_BATCH)
+        with_labels = len(batches.element_spec) == 4  # (index, image, too_small, attributes)
+        with open(partial, "wb") as out, open(labels_partial, "wb") as labels_out:
+            for index, images, too_small, *labels in batches.as_numpy_iterator():
                 out.write(np.ascontiguousarray(images[~too_small]).tobytes())
+                if with_labels:
+                    labels_out.write(np.ascontiguousarray(labels[0][~too_small], np.int8).tobytes())
                 kept.extend(index[~too_small].tolist())
                 small.extend(index[too_small].tolist())
                 seen += len(index)
                 if seen // 10000 != (seen - len(index)) // 10000:
                     log.info("cached %d images", seen)
         os.replace(partial, os.path.join(folder, "images.u8"))
+        if with_labels:
+            os.replace(labels_partial, os.path.join(folder, "attributes.i8"))
+        else:
+            os.remove(labels_partial)
         total = len(listing.members) if listing.members is not None else len(kept) + len(small)
         found = set(kept) | set(small)
         skipped = sorted([(i, "unreadable") for i in range(total) if i not in found]
                          + [(i, "too small") for i in small])
         manifest = {"key": key, "name": listing.name, "count": len(kept), "total": total,
-                    "kept": kept, "skipped": skipped}
+                    "kept": kept, "skipped": skipped,
+                    "attribute_names": list(listing.stream_attribute_names) if with_labels else []}
         with open(os.path.join(folder, "manifest.json.partial"), "w", encoding="utf-8") as handle:
             json.dump(manifest, handle)
         os.replace(os.path.join(folder, "manifest.json.partial"),

@@ -119,7 +119,7 @@ def celeba_listing(config: TrainConfig) -> Listing:
 _TFDS_SPLITS = {"train": "train", "val": "validation", "test": "test",
                 "all": "train+validation+test"}
 TFDS_FILES = ("img_align_celeba.zip", "list_eval_partition.txt", "list_attr_celeba.txt",
-               "identity_CelebA.txt", "list_landmarks_align_celeba.txt")
+              "identity_CelebA.txt", "list_landmarks_align_celeba.txt")
 
 
 def tfds_listing(config: TrainConfig) -> Listing:
@@ -129,7 +129,10 @@ def tfds_listing(config: TrainConfig) -> Listing:
     Nothing is ever downloaded: missing files are reported before TFDS starts (offline, its
     Google Drive retries take minutes), and try_download_gcs=False keeps it off GCS. Only
     `download_and_prepare` is guarded broadly: TFDS raises many kinds there (checksum, archive,
-    disk), and all of them mean "these are not the original files"."""
+    disk), and all of them mean "these are not the original files".
+
+    The 40 attributes live in the records (as booleans), not beside file names: the stream
+    yields them as +1/-1 rows and the cache keeps them with the images."""
     try:
         import tensorflow_datasets as tfds
     except ImportError:
@@ -159,13 +162,27 @@ def tfds_listing(config: TrainConfig) -> Listing:
     split = _TFDS_SPLITS[config.split]
     crop = config.crop
 
+    features = builder.info.features
+    names = list(features["attributes"].keys()) if "attributes" in features else []
+
     def stream(size: int) -> tf.data.Dataset:
         records = builder.as_dataset(split=split, shuffle_files=False)
-        return records.enumerate().map(
-            lambda i, ex: (i, *preprocess_decoded(ex["image"], size, crop, crop)),
-            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        with_labels = bool(names) and "attributes" in records.element_spec
 
+        def decode(index, example):
+            image, too_small = preprocess_decoded(example["image"], size, crop, crop)
+            if not with_labels:
+                return index, image, too_small
+            has = tf.stack([example["attributes"][name] for name in names])
+            return index, image, too_small, tf.where(has, tf.constant(1, tf.int8),
+                                                     tf.constant(-1, tf.int8))
+
+        return records.enumerate().map(decode, num_parallel_calls=tf.data.AUTOTUNE,
+                                       deterministic=True)
+
+    # "attributes": caches written before the labels were kept are not reused.
     key = {"kind": "tfds", "source": data_dir, "split": config.split, "crop": crop,
-           "version": str(builder.info.version)}
+           "version": str(builder.info.version), "attributes": True}
     return Listing(name=f"tfds:celeb_a:{config.split}", root=data_dir, key=key,
-                   cache_home=data_dir, members=None, stream=stream)
+                   cache_home=data_dir, members=None, stream=stream,
+                   stream_attribute_names=names)

@@ -31,9 +31,14 @@ class Listing:
     key: dict
     cache_home: str
     members: list[str] | None
-    stream: object  # image_size -> tf.data.Dataset of (index, uint8 image, too_small)
+    # image_size -> tf.data.Dataset of (index, uint8 image, too_small), or of (index, uint8
+    # image, too_small, int8 attributes [A]) when the records themselves hold labels.
+    stream: object
+    # Labels by file name (CelebA's list_attr_celeba): names, and {base name: +1/-1 row}.
     attribute_names: list[str] = dataclasses.field(default_factory=list)
     attribute_rows: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+    # Labels by record (TFDS): the names of the stream's 4th element, if it has one.
+    stream_attribute_names: list[str] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     def member(self, index: int) -> str:

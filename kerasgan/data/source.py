@@ -31,9 +31,14 @@ class ImageSource:
       flip: random horizontal flips (deterministic per seed, epoch and batch).
       total_files: candidate files before skipping (N for in-memory sources).
       skipped: (path, reason) per excluded file; reason is "unreadable" or "too small".
-      attributes: int8 [N, A] (CelebA: +1/-1 per attribute, 0 when unknown) or None.
-      attribute_names: the A column names.
+      attributes: int8 [N, A], +1 (has it) / -1 (has not) per attribute as in CelebA's
+        list_attr_celeba, 0 where unknown (an image without a row there); None without labels.
+      attribute_names: the A column names ([] without labels).
       filenames: the N source files (relative), for reports and attribute lookups.
+
+    Conditional training asks for some attributes by name: `check_attributes(names)` says in
+    one line why it cannot have them, `labels` and `dataset(..., attributes=names)` give them
+    as float32 1.0 / 0.0, `attribute_frequencies` their shares.
     """
 
     def __init__(self, name: str, images: np.ndarray, seed: int = 0, flip: bool = False,
@@ -49,7 +54,11 @@ class ImageSource:
         self.total_files = self.num_examples if total_files is None else int(total_files)
         self.skipped = list(skipped)
         self.attributes = attributes
-        self.attribute_names = list(attribute_names)
+        self.attribute_names = list(attribute_names) if attributes is not None else []
+        if attributes is not None and attributes.shape != (self.num_examples,
+                                                           len(self.attribute_names)):
+            raise ValueError(f"attributes {attributes.shape} do not match {self.num_examples} "
+                             f"images and {len(self.attribute_names)} attribute names")
         self.filenames = list(filenames)
         self.warnings = list(warnings)
 
@@ -74,17 +83,74 @@ class ImageSource:
     def num_batches(self, batch_size: int) -> int:
         return self.num_examples // batch_size
 
+    def check_attributes(self, names: Sequence[str]) -> None:
+        """Raises DataError, one line, unless every name is one of this source's attributes,
+        named once, and known for every image. An empty list always passes (unconditional).
+
+        A CelebA image missing from list_attr_celeba has 0 (unknown) in its row; rather than
+        guess a label or silently drop images (which would change the unconditional set and
+        every epoch's order), asking for attributes on such a source is refused, naming how many
+        images lack labels and the first one.
+        """
+        names = list(names)
+        if not names:
+            return
+        if not self.attribute_names:
+            raise DataError(f"{self.name} has no attributes: --conditional_attributes needs "
+                            f"CelebA (list_attr_celeba) or --dataset=synthetic")
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise DataError(f"attribute named more than once: {', '.join(repeated)}")
+        unknown = [name for name in names if name not in self.attribute_names]
+        if unknown:
+            raise DataError(f"unknown attribute{'s' if len(unknown) > 1 else ''} "
+                            f"{', '.join(unknown)} for {self.name}; its attributes are "
+                            f"{', '.join(self.attribute_names)}")
+        unlabelled = np.flatnonzero((self.attributes[:, self._columns(names)] == 0).any(axis=1))
+        if len(unlabelled):
+            first = (self.filenames[unlabelled[0]] if self.filenames
+                     else f"image {unlabelled[0]}")
+            raise DataError(f"{len(unlabelled):,} of {self.num_examples:,} images of {self.name} "
+                            f"have no label for {', '.join(names)} (first: {first}); CelebA's "
+                            f"list_attr_celeba has no row for them: add their rows or remove "
+                            f"those images")
+
+    def attribute_frequencies(self, names: Sequence[str]) -> np.ndarray:
+        """float32 [A]: the share of the source's images that have each named attribute."""
+        self.check_attributes(names)
+        return self._label_table(names).mean(axis=0, dtype=np.float64).astype(np.float32)
+
+    def labels(self, names: Sequence[str], num: int) -> np.ndarray:
+        """float32 [min(num, N), A], 1.0 = has the attribute, 0.0 = has not: the labels of
+        `images(num)`, row for row."""
+        self.check_attributes(names)
+        return self._label_table(names)[:num]
+
+    def _columns(self, names: Sequence[str]) -> list[int]:
+        return [self.attribute_names.index(name) for name in names]
+
+    def _label_table(self, names: Sequence[str]) -> np.ndarray:
+        """float32 [N, A] of 1.0 / 0.0 for already checked names (CelebA's +1 -> 1.0, -1 -> 0.0)."""
+        if not names:
+            return np.zeros((self.num_examples, 0), np.float32)
+        return (self.attributes[:, self._columns(names)] > 0).astype(np.float32)
+
     def dataset(self, batch_size: int, epoch: int = 0, start_batch: int = 0,
-                shuffle: bool = True) -> tf.data.Dataset:
+                shuffle: bool = True, attributes: Sequence[str] = ()) -> tf.data.Dataset:
         """One epoch of float32 [batch, S, S, 3] batches in [-1, 1], the remainder dropped.
 
         Batches are cut from the epoch's index order before any pixel is read, so skipping the
         first `start_batch` batches (a resumed run) costs nothing and yields the same batches.
+        With `attributes` (names), each element is (images, labels float32 [batch, A]), the
+        labels of the same images in the same order; the flip changes images, never labels.
         """
         steps = self.num_batches(batch_size)
         if steps == 0:
             raise DataError(f"{self.name} has {self.num_examples:,} usable images, fewer than one "
                             f"batch of {batch_size}: lower --batch_size or add images")
+        names = list(attributes)
+        self.check_attributes(names)
+        table = self._label_table(names) if names else None
         order = self.order(epoch) if shuffle else np.arange(self.num_examples)
         batches = order[:steps * batch_size].reshape(steps, batch_size)[start_batch:]
         flip_key = int(np.random.SeedSequence([self.seed, epoch, 1]).generate_state(1)[0] >> 1)
@@ -96,7 +162,12 @@ class ImageSource:
             if self.flip:
                 images = tf.image.stateless_random_flip_left_right(
                     images, seed=tf.stack([tf.constant(flip_key, tf.int64), step]))
-            return tf.cast(images, tf.float32) / 127.5 - 1.0
+            images = tf.cast(images, tf.float32) / 127.5 - 1.0
+            if table is None:
+                return images
+            labels = tf.numpy_function(lambda rows: table[rows], [indices], tf.float32,
+                                       stateful=False)
+            return images, tf.ensure_shape(labels, [batch_size, len(names)])
 
         steps_ds = tf.data.Dataset.from_tensor_slices(
             (np.arange(start_batch, steps, dtype=np.int64), batches.astype(np.int64)))
@@ -133,21 +204,21 @@ def open_source(config: TrainConfig) -> ImageSource:
 
 def _cached_source(listing: Listing, config: TrainConfig) -> ImageSource:
     """The ImageSource of a file-backed listing, read from (or first written to) the cache."""
-    manifest, images = load_or_build(listing, config.image_size, config.cache_dir)
+    manifest, images, attributes = load_or_build(listing, config.image_size, config.cache_dir)
     filenames = [listing.member(i) for i in manifest["kept"]]
     skipped = [(listing.member(i), reason) for i, reason in manifest["skipped"]]
     if not manifest["count"]:
         partial = ImageSource(listing.name, images, total_files=manifest["total"], skipped=skipped)
         raise DataError(f"no usable images in {listing.root}: {partial.report()}; {GET_CELEBA}")
-    attributes = None
-    if listing.attribute_names:
-        width = len(listing.attribute_names)
+    names = manifest.get("attribute_names", [])  # per record, kept by the cache (TFDS)
+    if attributes is None and listing.attribute_names:  # per file name (CelebA)
+        names = listing.attribute_names
+        width = len(names)
         attributes = np.array([listing.attribute_rows.get(os.path.basename(f), [0] * width)
                                for f in filenames], np.int8).reshape(-1, width)
     return ImageSource(listing.name, images, seed=config.seed, flip=config.flip,
                        total_files=manifest["total"], skipped=skipped, attributes=attributes,
-                       attribute_names=listing.attribute_names, filenames=filenames,
-                       warnings=listing.warnings)
+                       attribute_names=names, filenames=filenames, warnings=listing.warnings)
 
 
 def preview_images(source: ImageSource, num: int = 64) -> np.ndarray:
