@@ -157,22 +157,34 @@ def remove_worker_dir(directory: str, strategy: tf.distribute.Strategy) -> None:
 def group_steps(dataset: tf.data.Dataset, steps_per_call: int, first_step: int) -> tf.data.Dataset:
     """Batches of [B, ...] regrouped into [B, k, ...] elements of up to k = steps_per_call steps.
 
+    An element may be one tensor (images) or a nest of them, e.g. (images [B, S, S, 3], labels
+    [B, A]); every tensor in it is regrouped alike, into (images [B, k, S, S, 3], labels
+    [B, k, A]), so step j of a group pairs the images and labels of the same batch.
     The first group is cut short so that every later group ends on a global step that is a
     multiple of k (first_step is the step count before the first batch): log and checkpoint steps
     (multiples of k) then always fall at the end of a call. The batch axis stays first so that
     tf.distribute splits the batch, not the steps, across replicas.
     """
     if steps_per_call == 1:
-        return dataset.map(lambda batch: tf.expand_dims(batch, 1))
+        return dataset.map(_each_tensor(lambda batch: tf.expand_dims(batch, 1)))
 
     def regroup(ds: tf.data.Dataset, k: int) -> tf.data.Dataset:
-        return ds.batch(k).map(lambda steps: tf.experimental.numpy.swapaxes(steps, 0, 1))
+        return ds.batch(k).map(
+            _each_tensor(lambda steps: tf.experimental.numpy.swapaxes(steps, 0, 1)))
 
     head = (-first_step) % steps_per_call
     if head == 0:
         return regroup(dataset, steps_per_call)
     return regroup(dataset.take(head), head).concatenate(
         regroup(dataset.skip(head), steps_per_call))
+
+
+def _each_tensor(fn):
+    """A Dataset.map function applying fn to every tensor of an element (a tensor or a nest;
+    map passes a tuple element as separate arguments, so they are packed back into one)."""
+    def apply(*element):
+        return tf.nest.map_structure(fn, element[0] if len(element) == 1 else element)
+    return apply
 
 
 def distribute_dataset(dataset: tf.data.Dataset, strategy: tf.distribute.Strategy):
@@ -190,5 +202,8 @@ def distribute_dataset(dataset: tf.data.Dataset, strategy: tf.distribute.Strateg
 
 
 def first_replica(strategy: tf.distribute.Strategy, values):
-    """The first local replica's share of a distributed value (a plain tensor stays as it is)."""
+    """The first local replica's share of a distributed value (a plain tensor stays as it is).
+
+    A nest, such as a distributed (images, labels) group, gives the nest of the first
+    replica's shares: every strategy's experimental_local_results maps over nests."""
     return strategy.experimental_local_results(values)[0]

@@ -18,24 +18,37 @@ def _documented_order():
     return order
 
 
+def _module_files(name):
+    """The module's file, or every file of a package (kerasgan/data/)."""
+    package = os.path.join(ROOT, "kerasgan", name)
+    if os.path.isdir(package):
+        return sorted(glob.glob(os.path.join(package, "*.py")))
+    return [package + ".py"]
+
+
 def _top_level_imports(name):
-    """kerasgan modules imported at module level (not inside functions or `if __name__`)."""
-    with open(os.path.join(ROOT, "kerasgan", f"{name}.py"), encoding="utf-8") as file:
-        tree = ast.parse(file.read())
+    """kerasgan modules imported at module level (not inside functions or `if __name__`); for a
+    package, by any of its files, its own submodules left out."""
     found = set()
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == "kerasgan":
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kerasgan."):
-            found.add(node.module.split(".")[1])
-        elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("kerasgan."))
-    return found
+    for path in _module_files(name):
+        with open(path, encoding="utf-8") as file:
+            tree = ast.parse(file.read())
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module == "kerasgan":
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kerasgan."):
+                found.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                found.update(a.name.split(".")[1] for a in node.names
+                             if a.name.startswith("kerasgan."))
+    return found - {name}
 
 
 def test_every_module_is_documented_once():
     paths = glob.glob(os.path.join(ROOT, "kerasgan", "*.py"))
-    modules = sorted(os.path.basename(p)[:-3] for p in paths if not p.endswith("__init__.py"))
+    modules = [os.path.basename(p)[:-3] for p in paths if not p.endswith("__init__.py")]
+    packages = glob.glob(os.path.join(ROOT, "kerasgan", "*", "__init__.py"))
+    modules = sorted(modules + [os.path.basename(os.path.dirname(p)) for p in packages])
     order = _documented_order()
     assert sorted(order) == modules
 
@@ -47,6 +60,28 @@ def test_modules_import_only_modules_listed_above_them():
                            if rank.get(imported, len(order)) >= rank[name])
               for name in order}  # a module missing from the table counts as the highest
     assert {name: found for name, found in upward.items() if found} == {}
+
+
+def test_data_package_submodules_import_only_lower_ones():
+    """kerasgan/data/__init__.py lists its submodules lower to higher; none imports a higher one
+    at module level (an `if TYPE_CHECKING:` import for annotations is not one)."""
+    with open(os.path.join(ROOT, "kerasgan", "data", "__init__.py"), encoding="utf-8") as file:
+        doc = ast.get_docstring(ast.parse(file.read()))
+    listed = doc.split("The package, lower to higher:", 1)[1].split("python -m", 1)[0]
+    order = re.findall(r"`(\w+)` \(", listed) + ["__main__"]
+    files = sorted(os.path.basename(p)[:-3] for p in _module_files("data"))
+    assert sorted(order + ["__init__"]) == files
+    upward = {}
+    for index, name in enumerate(order):
+        with open(os.path.join(ROOT, "kerasgan", "data", f"{name}.py"), encoding="utf-8") as file:
+            tree = ast.parse(file.read())
+        imported = {node.module.split(".")[2] for node in tree.body
+                    if isinstance(node, ast.ImportFrom)
+                    and (node.module or "").startswith("kerasgan.data.")}
+        higher = sorted(m for m in imported if m not in order[:index])
+        if higher:
+            upward[name] = higher
+    assert upward == {}
 
 
 def _user_facing_files():

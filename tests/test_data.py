@@ -105,10 +105,115 @@ def test_synthetic_faces_any_resolution():
     assert data.synthetic_faces([0], 20).shape == (1, 20, 20, 3)
 
 
+# Per-channel sums and a position-weighted sum of synthetic_faces(np.arange(8), 32), recorded
+# before synthetic_attributes existed: the labels must describe these very pixels. A few
+# levels of tolerance absorb float32 sin/cos rounding that differs between CPUs; any change
+# to a shape or a colour moves these sums by thousands.
+_PINNED_SUMS = [[95802, 142562, 122936], [191558, 93143, 78491], [157713, 98959, 88140],
+                [189608, 119548, 112368], [98539, 162576, 78160], [131784, 88844, 133537],
+                [140347, 118164, 114775], [182552, 150889, 136241]]
+_PINNED_WEIGHTED = [184525411, 197426422, 182745579, 205679190, 172033072, 183622864,
+                    179759890, 223255133]
+
+
+def test_synthetic_faces_pixels_are_pinned():
+    faces = data.synthetic_faces(np.arange(8), 32).astype(np.int64)
+    weights = np.arange(1, 32 * 32 + 1).reshape(32, 32, 1)
+    np.testing.assert_allclose(faces.sum(axis=(1, 2)), _PINNED_SUMS, rtol=0, atol=16)
+    np.testing.assert_allclose((faces * weights).sum(axis=(1, 2, 3)), _PINNED_WEIGHTED,
+                               rtol=0, atol=16 * 1024)
+
+
+def _blend(palette, u):
+    """A palette colour at u in [0, 1): linear between the two nearest of its entries."""
+    position = u * (len(palette) - 1)
+    low = np.minimum(np.floor(position).astype(int), len(palette) - 2)
+    frac = (position - low)[:, None]
+    return np.asarray(palette, np.float64)[low] * (1 - frac) + np.asarray(
+        palette, np.float64)[low + 1] * frac
+
+
+_HAIR_PALETTE = [[28, 24, 22], [62, 40, 28], [110, 75, 45], [205, 170, 110], [150, 70, 35],
+                 [165, 165, 160]]
+_SKIN_PALETTE = [[255, 224, 196], [241, 194, 167], [224, 172, 138], [198, 134, 99],
+                 [160, 104, 72], [110, 70, 48]]
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _parameters(indices, seed):
+    """The drawing parameters of the faces: 40 uniforms per face from its own (seed, index)."""
+    return np.stack([np.random.default_rng([seed, int(i)]).random(40, np.float32)
+                     for i in indices]).astype(np.float64)
+
+
+def _hair(p):
+    return _blend(_HAIR_PALETTE, p[:, 6]) * (0.85 + 0.3 * p[:, 7, None])
+
+
+def _attributes_from_parameters(indices, seed):
+    """synthetic_attributes restated from the parameter stream and docs/data.md's rules."""
+    p = _parameters(indices, seed)
+    skin = _blend(_SKIN_PALETTE, p[:, 4]) * (0.92 + 0.16 * p[:, 5, None])
+    forehead = ((-0.22 + 0.06 * p[:, 27] - 0.04 * p[:, 31])          # brow line
+                + (0.64 + 0.1 * p[:, 19]) * (0.5 + 0.3 * p[:, 23]))  # minus the hairline
+    return {"Bangs": forehead < 0.2, "Black_Hair": _hair(p) @ _LUMA < 48,
+            "Blond_Hair": np.abs(5 * p[:, 6] - 3) < 0.5, "Long_Hair": p[:, 21] >= 0.6,
+            "Pale_Skin": skin @ _LUMA > 200, "Smiling": (p[:, 38] - 0.35) * 0.12 >= 0.03}
+
+
+def test_synthetic_attributes_follow_the_drawing_parameters():
+    for indices, seed in ((np.arange(4096), 0), (np.array([9, 4000, 3, 123456]), 7)):
+        names, labels = data.synthetic_attributes(indices, seed)
+        expected = _attributes_from_parameters(indices, seed)
+        assert names == list(expected) == list(data.SYNTHETIC_ATTRIBUTE_NAMES)
+        assert labels.dtype == np.int8 and labels.shape == (len(indices), 6)
+        assert set(np.unique(labels)) == {-1, 1}
+        for column, name in enumerate(names):
+            np.testing.assert_array_equal(labels[:, column] > 0, expected[name], err_msg=name)
+    names, labels = data.synthetic_attributes(np.arange(10), seed=3)
+    np.testing.assert_array_equal(data.synthetic_attributes([7, 2], seed=3)[1], labels[[7, 2]])
+    np.testing.assert_array_equal(data.synthetic_attributes(10, seed=3)[1], labels)
+
+
+def test_synthetic_attribute_shares_on_4096_faces():
+    names, labels = data.synthetic_attributes(np.arange(4096))
+    shares = dict(zip(names, np.round((labels > 0).mean(axis=0), 3)))
+    # docs/data.md's table: 31.4, 21.0, 20.3, 40.6, 24.3, 40.3 %
+    assert shares == {"Bangs": 0.314, "Black_Hair": 0.21, "Blond_Hair": 0.203,
+                      "Long_Hair": 0.406, "Pale_Skin": 0.243, "Smiling": 0.403}
+    assert all(0.18 <= share <= 0.45 for share in shares.values())
+
+
+def test_synthetic_attributes_show_in_the_pixels():
+    """Each colour and hair label is visible where it should be, at 32 px."""
+    names, labels = data.synthetic_attributes(np.arange(512))
+    has = {name: labels[:, k] > 0 for k, name in enumerate(names)}
+    faces = data.synthetic_faces(np.arange(512), 32).astype(np.float64)
+    luma = faces @ _LUMA
+    hair = _hair(_parameters(range(512), 0))
+
+    def gap(values, name):  # mean with the attribute minus mean without
+        return values[has[name]].mean() - values[~has[name]].mean()
+
+    crown = luma[:, 4:7, 13:19].mean(axis=(1, 2))          # top of the head: hair
+    cheeks = luma[:, 17:20, [10, 11, 12, 19, 20, 21]].mean(axis=(1, 2))
+
+    def like_hair(region):  # mean distance of a region's pixels to the face's hair colour
+        return np.abs(region - hair[:, None, None]).mean(axis=(1, 2, 3))
+
+    assert gap(crown, "Black_Hair") < -60 and gap(crown, "Blond_Hair") > 50
+    assert gap(cheeks, "Pale_Skin") > 50
+    assert gap(like_hair(faces[:, 21:24, np.r_[4:8, 24:28]]), "Long_Hair") < -15  # beside the jaw
+    assert gap(like_hair(faces[:, 9:11, 13:19]), "Bangs") < -30                    # the forehead
+
+
 def test_synthetic_source_dataset_shapes_range_and_batch_count():
     source = data.open_source(_config(dataset="synthetic", num_synthetic=21, batch_size=4))
     batches = list(source.dataset(4))
     assert source.num_examples == 21 and source.name == "synthetic"
+    names, labels = data.synthetic_attributes(np.arange(21), seed=0)
+    assert source.attribute_names == names
+    np.testing.assert_array_equal(source.attributes, labels)
     assert len(batches) == 5
     assert all(b.shape == (4, 16, 16, 3) and b.dtype == tf.float32 for b in batches)
     values = np.concatenate([b.numpy() for b in batches])
@@ -160,6 +265,133 @@ def test_flip_mirrors_some_images_and_is_deterministic(synthetic_source):
 def test_fewer_images_than_a_batch_is_a_data_error(synthetic_source):
     with pytest.raises(DataError, match="fewer than one batch of 64"):
         synthetic_source.dataset(64)
+
+
+# ----------------------------------------------------------------------------- attributes
+
+ASKED = ("Smiling", "Blond_Hair", "Bangs")
+
+
+@pytest.fixture(scope="module")
+def flipping_source():
+    return data.open_source(_config(dataset="synthetic", num_synthetic=24, seed=5, flip=True))
+
+
+def _labelled_epoch(source, **kwargs):
+    batches = list(source.dataset(4, attributes=ASKED, **kwargs))
+    assert all(isinstance(b, tuple) and len(b) == 2 for b in batches)
+    return (np.stack([images.numpy() for images, _ in batches]),
+            np.stack([labels.numpy() for _, labels in batches]))
+
+
+def _truth(indices, seed=5):
+    """float32 1/0 labels of ASKED for synthetic faces, straight from synthetic_attributes."""
+    names, rows = data.synthetic_attributes(indices, seed)
+    return (rows[..., [names.index(n) for n in ASKED]] > 0).astype(np.float32)
+
+
+def test_labelled_batches_pair_each_image_with_its_own_labels(flipping_source):
+    images, labels = _labelled_epoch(flipping_source, epoch=2)
+    assert images.shape == (6, 4, 16, 16, 3) and labels.shape == (6, 4, 3)
+    assert images.dtype == np.float32 and labels.dtype == np.float32
+    assert set(np.unique(labels)) == {0.0, 1.0}
+    picked = flipping_source.order(2).reshape(6, 4)  # the shuffled order the epoch takes
+    np.testing.assert_array_equal(labels, _truth(picked.reshape(-1)).reshape(6, 4, 3))
+    faces = data.synthetic_faces(picked.reshape(-1), 16, seed=5).reshape(6, 4, 16, 16, 3)
+    faces = faces.astype(np.float32) / 127.5 - 1.0
+    mirrored = np.all(images == faces[..., ::-1, :], axis=(2, 3, 4))
+    same = np.all(images == faces, axis=(2, 3, 4))
+    assert np.all(mirrored | same) and 0 < mirrored.sum() < mirrored.size  # flips: images only
+    plain = np.stack([b.numpy() for b in flipping_source.dataset(4, epoch=2)])
+    np.testing.assert_array_equal(images, plain)  # the images are exactly the unlabelled ones
+
+
+def test_labelled_batches_resume_at_start_batch(flipping_source):
+    images, labels = _labelled_epoch(flipping_source, epoch=3)
+    resumed_images, resumed_labels = _labelled_epoch(flipping_source, epoch=3, start_batch=4)
+    np.testing.assert_array_equal(resumed_images, images[4:])
+    np.testing.assert_array_equal(resumed_labels, labels[4:])
+
+
+def test_labels_follow_images_order_and_the_names_order(flipping_source):
+    labels = flipping_source.labels(ASKED, 10)
+    assert labels.shape == (10, 3) and labels.dtype == np.float32
+    np.testing.assert_array_equal(labels, _truth(np.arange(10)))
+    np.testing.assert_array_equal(flipping_source.labels(ASKED[::-1], 10), labels[:, ::-1])
+    assert flipping_source.labels(ASKED, 100).shape == (24, 3)
+    assert flipping_source.labels([], 5).shape == (5, 0)
+    _, unshuffled = _labelled_epoch(flipping_source, shuffle=False)
+    np.testing.assert_array_equal(unshuffled.reshape(24, 3), flipping_source.labels(ASKED, 24))
+
+
+def test_attribute_frequencies_are_the_shares_of_the_labels(flipping_source):
+    shares = flipping_source.attribute_frequencies(ASKED)
+    assert shares.dtype == np.float32 and shares.shape == (3,)
+    np.testing.assert_allclose(shares, _truth(np.arange(24)).mean(axis=0), rtol=1e-6)
+    names, rows = data.synthetic_attributes(np.arange(4096))
+    big = data.ImageSource("s", np.zeros((4096, 1, 1, 3), np.uint8), attributes=rows,
+                           attribute_names=names)
+    np.testing.assert_allclose(big.attribute_frequencies(["Smiling", "Long_Hair"]),
+                               [0.403, 0.406], atol=5e-4)
+
+
+def test_celeba_labels_are_one_for_plus_one_and_zero_for_minus_one(celeba_dir):
+    source = data.open_source(_config(dataset="celeba", data_dir=celeba_dir, split="val"))
+    np.testing.assert_array_equal(source.labels(["Smiling", "Young"], 2), [[1, 1], [0, 1]])
+    np.testing.assert_array_equal(source.attribute_frequencies(["Smiling"]), [0.5])
+    images, labels = next(iter(source.dataset(2, shuffle=False, attributes=["Young", "Smiling"])))
+    assert images.shape == (2, 16, 16, 3)
+    np.testing.assert_array_equal(labels.numpy(), [[1, 1], [1, 0]])
+
+
+def test_unknown_and_repeated_attribute_names_are_one_line_errors(flipping_source):
+    valid = "Bangs, Black_Hair, Blond_Hair, Long_Hair, Pale_Skin, Smiling"
+    with pytest.raises(DataError) as error:
+        flipping_source.check_attributes(["Smiling", "Eyeglasses"])
+    assert str(error.value) == (f"unknown attribute Eyeglasses for synthetic; its attributes "
+                                f"are {valid}")
+    with pytest.raises(DataError) as error:
+        flipping_source.dataset(4, attributes=["smiling", "Male"])
+    assert str(error.value) == (f"unknown attributes smiling, Male for synthetic; its attributes "
+                                f"are {valid}")
+    for call in (lambda: flipping_source.labels(["Smiling", "Smiling"], 3),
+                 lambda: flipping_source.attribute_frequencies(["Bangs", "Smiling", "Bangs"])):
+        with pytest.raises(DataError, match=r"^attribute named more than once: (Smiling|Bangs)$"):
+            call()
+    flipping_source.check_attributes([])  # unconditional: nothing to check
+
+
+def test_a_source_without_attributes_refuses_them_in_one_line(tmp_path):
+    _write(str(tmp_path / "f" / "a.png"), _png(20, 20))
+    folder = data.open_source(_config(dataset="folder", data_dir=str(tmp_path / "f")))
+    assert folder.attribute_names == [] and folder.attributes is None
+    expected = (f"folder:{tmp_path / 'f'} has no attributes: --conditional_attributes needs "
+                f"CelebA (list_attr_celeba) or --dataset=synthetic")
+    for call in (lambda: folder.check_attributes(["Smiling"]),
+                 lambda: folder.labels(["Smiling"], 1),
+                 lambda: folder.attribute_frequencies(["Smiling"]),
+                 lambda: folder.dataset(1, attributes=["Smiling"])):
+        with pytest.raises(DataError) as error:
+            call()
+        assert str(error.value) == expected
+    assert folder.labels([], 1).shape == (1, 0)
+
+
+def test_celeba_images_without_a_label_row_refuse_attributes(celeba_dir):
+    path = os.path.join(celeba_dir, "list_attr_celeba.txt")
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    with open(path, "w", encoding="utf-8") as handle:  # drop the rows of 000003.jpg, 000005.jpg
+        handle.write("\n".join(line for line in lines if not line.startswith(("000003", "000005"))))
+    source = data.open_source(_config(dataset="celeba", data_dir=celeba_dir, split="all"))
+    np.testing.assert_array_equal(source.attributes[[2, 4]], np.zeros((2, 2)))
+    with pytest.raises(DataError) as error:
+        source.labels(["Young"], 6)
+    assert str(error.value) == ("2 of 6 images of celeba:all have no label for Young (first: "
+                                "000003.jpg); CelebA's list_attr_celeba has no row for them: add "
+                                "their rows or remove those images")
+    assert source.num_batches(2) == 3  # unconditional use is untouched
+    next(iter(source.dataset(2)))
 
 
 # ----------------------------------------------------------------------------- folder
@@ -327,14 +559,14 @@ def test_tfds_without_the_package_says_how_to_install(tmp_path, monkeypatch):
 
 def _tfds_manual_files(data_dir, payload=b""):
     """Stand-ins for the original CelebA files in DATA_DIR/downloads/manual."""
-    for name in data._TFDS_FILES:
+    for name in data.TFDS_FILES:
         _write(os.path.join(data_dir, "downloads", "manual", name), payload)
 
 
 def test_tfds_file_list_matches_the_celeb_a_builder():
     tfds = pytest.importorskip("tensorflow_datasets")
     expected = {info.filename for info in tfds.builder_cls("celeb_a").url_infos.values()}
-    assert set(data._TFDS_FILES) == expected
+    assert set(data.TFDS_FILES) == expected
 
 
 def test_tfds_celeb_a_with_mock_records(tmp_path):
@@ -346,6 +578,29 @@ def test_tfds_celeb_a_with_mock_records(tmp_path):
     assert source.num_examples == 5 and not source.skipped
     assert images.shape == (5, 16, 16, 3)
     assert images.min() >= -1.0 and images.max() <= 1.0 and images.std() > 0
+
+
+def test_tfds_keeps_the_attributes_of_its_records_in_the_cache(tmp_path, monkeypatch):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    _tfds_manual_files(str(tmp_path))
+    config = _config(dataset="tfds", split="train", data_dir=str(tmp_path))
+    with tfds.testing.mock_data(num_examples=6):
+        records = tfds.builder("celeb_a", data_dir=str(tmp_path)).as_dataset(
+            split="train", shuffle_files=False)
+        truth = [{k: bool(v) for k, v in r["attributes"].items()} for r in tfds.as_numpy(records)]
+        source = data.open_source(config)
+    names = source.attribute_names
+    assert len(names) == 40 and {"Smiling", "Eyeglasses", "Blond_Hair", "Male"} <= set(names)
+    assert source.attributes.dtype == np.int8 and source.attributes.shape == (6, 40)
+    expected = [[1 if row[name] else -1 for name in names] for row in truth]
+    np.testing.assert_array_equal(source.attributes, expected)
+    np.testing.assert_array_equal(source.labels(["Smiling", "Male"], 6),
+                                  [[row["Smiling"], row["Male"]] for row in truth])
+    monkeypatch.setattr(data.cache, "_build_cache", lambda *a: pytest.fail("built again"))
+    with tfds.testing.mock_data(num_examples=6):
+        again = data.open_source(config)  # from the cache, labels included
+    assert again.attribute_names == names
+    np.testing.assert_array_equal(again.attributes, source.attributes)
 
 
 @pytest.mark.parametrize("split, tfds_split", [
@@ -367,6 +622,9 @@ def test_tfds_split_mapping_and_centre_crop(tmp_path, split, tfds_split):
     assert asked == [tfds_split]
     assert source.name == f"tfds:celeb_a:{split}" and source.num_examples == 3
     np.testing.assert_array_equal(source.images(3), np.ones((3, 16, 16, 3), np.float32))
+    assert source.attribute_names == []  # these records hold images only
+    with pytest.raises(DataError, match=rf"^tfds:celeb_a:{split} has no attributes: "):
+        source.check_attributes(["Smiling"])
 
 
 def test_tfds_wrong_manual_files_are_a_data_error_without_download(tmp_path):
@@ -384,7 +642,7 @@ def test_tfds_without_data_names_the_manual_dir_and_files_and_never_downloads(tm
     assert result.returncode == 2 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and str(tmp_path / "downloads" / "manual") in errors[0]
-    assert all(name in errors[0] for name in data._TFDS_FILES)
+    assert all(name in errors[0] for name in data.TFDS_FILES)
     assert "missing: img_align_celeba.zip, list_attr_celeba.txt" in errors[0]
     assert not (tmp_path / "downloads" / "celeb_a").exists()
 
@@ -398,7 +656,7 @@ def _cache_entries(root):
 def test_cache_is_reused_without_decoding_again(celeba_dir, monkeypatch):
     config = _config(dataset="celeba", data_dir=celeba_dir, split="all")
     first = data.open_source(config)
-    monkeypatch.setattr(data, "raw_dataset", lambda *a, **k: pytest.fail("decoded again"))
+    monkeypatch.setattr(data.listing, "raw_dataset", lambda *a, **k: pytest.fail("decoded again"))
     again = data.open_source(config)
     np.testing.assert_array_equal(again.images(6), first.images(6))
     assert len(_cache_entries(celeba_dir)) == 1
@@ -439,12 +697,12 @@ _OPEN_AT_ONCE = """
 import json, os, sys, time
 from kerasgan import config as config_lib, data
 builds = []
-build = data._build_cache
+build = data.cache._build_cache
 def counted(*args):
     builds.append(1)
     time.sleep(1.5)  # a slow build: the others surely ask while it runs
     return build(*args)
-data._build_cache = counted
+data.cache._build_cache = counted
 config = config_lib.make_config(dataset="folder", data_dir=sys.argv[1], image_size=16)
 open(sys.argv[2], "w").close()
 while not os.path.exists(sys.argv[3]):

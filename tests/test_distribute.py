@@ -69,6 +69,58 @@ def test_groups_end_on_multiples_of_steps_per_call():
     assert sizes == [1, 2, 2, 2]
 
 
+def _numbered(count, batch=2, num_labels=4):
+    """(images [count, batch, 3, 3, 1], labels [count, batch, A]): every value is 10 * its batch
+    number + its row, so a regrouped element shows where each of its parts came from."""
+    ids = (np.arange(count)[:, None] * 10 + np.arange(batch)[None]).astype("float32")
+    return (np.broadcast_to(ids[..., None, None, None], (count, batch, 3, 3, 1)).copy(),
+            np.broadcast_to(ids[..., None], (count, batch, num_labels)).copy())
+
+
+@pytest.mark.parametrize("steps_per_call, first_step, sizes", [
+    (1, 0, [1] * 7), (1, 5, [1] * 7), (3, 2, [1, 3, 3]), (3, 4, [2, 3, 2]), (3, 3, [3, 3, 1])])
+def test_group_steps_regroups_images_and_labels_alike(steps_per_call, first_step, sizes):
+    images, labels = _numbered(7)
+    groups = list(distribute.group_steps(tf.data.Dataset.from_tensor_slices((images, labels)),
+                                         steps_per_call, first_step))
+    assert [int(g[1].shape[1]) for g in groups] == sizes
+    plain = list(distribute.group_steps(tf.data.Dataset.from_tensor_slices(images),
+                                        steps_per_call, first_step))
+    start = 0
+    for (group_images, group_labels), alone in zip(groups, plain, strict=True):
+        k = sizes.pop(0)
+        assert group_images.shape == (2, k, 3, 3, 1) and group_labels.shape == (2, k, 4)
+        assert group_images.dtype == tf.float32 and group_labels.dtype == tf.float32
+        np.testing.assert_array_equal(group_images, np.swapaxes(images[start:start + k], 0, 1))
+        np.testing.assert_array_equal(group_labels, np.swapaxes(labels[start:start + k], 0, 1))
+        np.testing.assert_array_equal(alone, group_images)  # a lone tensor: as before
+        start += k
+    assert start == 7
+
+
+def test_first_replica_of_a_nest_on_one_device_is_the_nest():
+    images, labels = _numbered(1)
+    first = distribute.first_replica(tf.distribute.get_strategy(), (images, labels))
+    assert first[0] is images and first[1] is labels
+
+
+def test_mirrored_groups_of_images_and_labels_split_by_rows():
+    script = os.path.join(ROOT, "tests", "_nested_replica_check.py")
+    done = subprocess.run([sys.executable, script], capture_output=True, text=True, env=_env(),
+                          timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    # 5 batches of 4 rows, 2 steps per call from step 1: groups of 1, 2, 2 steps; the first
+    # replica holds rows 0 and 1 of each batch, its images and labels from the same batches.
+    expected = [[[0.0], [1.0]], [[10.0, 20.0], [11.0, 21.0]], [[30.0, 40.0], [31.0, 41.0]]]
+    assert [g["image_ids"] for g in result["groups"]] == expected
+    assert [g["label_ids"] for g in result["groups"]] == expected
+    assert [g["images_shape"] for g in result["groups"]] == [[2, 1, 2, 2, 3], [2, 2, 2, 2, 3],
+                                                            [2, 2, 2, 2, 3]]
+    assert [g["labels_shape"] for g in result["groups"]] == [[2, 1, 3], [2, 2, 3], [2, 2, 3]]
+
+
 def test_k_steps_in_one_call_equal_k_single_calls(tiny_config):
     images = np.random.default_rng(0).uniform(-1, 1, (3, 8, 16, 16, 3)).astype("float32")
     single, grouped = gan_lib.GAN(tiny_config), gan_lib.GAN(tiny_config)

@@ -1,0 +1,226 @@
+"""The source the trainer uses: `open_source(config) -> ImageSource` and its tf.data pipeline."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from kerasgan.config import TrainConfig
+from kerasgan.data.cache import load_or_build
+from kerasgan.data.celeba import celeba_listing, tfds_listing
+from kerasgan.data.listing import GET_CELEBA, Listing, folder_listing
+from kerasgan.data.synthetic import synthetic_attributes, synthetic_faces
+from kerasgan.errors import DataError
+
+_SHOWN_SKIPPED = 5
+
+log = logging.getLogger(__name__)
+
+
+class ImageSource:
+    """A fixed set of preprocessed uint8 images and the tf.data pipeline over them.
+
+    Args:
+      name: what the data is, e.g. "celeba:train", "folder:/faces", "synthetic".
+      images: uint8 [N, S, S, 3], in memory or memory-mapped from the cache.
+      seed: config.seed; with the epoch it fixes the order and the flips.
+      flip: random horizontal flips (deterministic per seed, epoch and batch).
+      total_files: candidate files before skipping (N for in-memory sources).
+      skipped: (path, reason) per excluded file; reason is "unreadable" or "too small".
+      attributes: int8 [N, A], +1 (has it) / -1 (has not) per attribute as in CelebA's
+        list_attr_celeba, 0 where unknown (an image without a row there); None without labels.
+      attribute_names: the A column names ([] without labels).
+      filenames: the N source files (relative), for reports and attribute lookups.
+
+    Conditional training asks for some attributes by name: `check_attributes(names)` says in
+    one line why it cannot have them, `labels` and `dataset(..., attributes=names)` give them
+    as float32 1.0 / 0.0, `attribute_frequencies` their shares.
+    """
+
+    def __init__(self, name: str, images: np.ndarray, seed: int = 0, flip: bool = False,
+                 total_files: int | None = None, skipped: Sequence[tuple[str, str]] = (),
+                 attributes: np.ndarray | None = None, attribute_names: Sequence[str] = (),
+                 filenames: Sequence[str] = (), warnings: Sequence[str] = ()):
+        self.name = name
+        self._images = images
+        self.seed = seed
+        self.flip = flip
+        self.num_examples = int(len(images))
+        self.image_size = int(images.shape[1])
+        self.total_files = self.num_examples if total_files is None else int(total_files)
+        self.skipped = list(skipped)
+        self.attributes = attributes
+        self.attribute_names = list(attribute_names) if attributes is not None else []
+        if attributes is not None and attributes.shape != (self.num_examples,
+                                                           len(self.attribute_names)):
+            raise ValueError(f"attributes {attributes.shape} do not match {self.num_examples} "
+                             f"images and {len(self.attribute_names)} attribute names")
+        self.filenames = list(filenames)
+        self.warnings = list(warnings)
+
+    def report(self) -> str:
+        """One line: usable and skipped counts, reasons, the first few skipped paths."""
+        line = f"images: {self.num_examples:,} usable, {len(self.skipped):,} skipped"
+        if not self.skipped:
+            return line
+        reasons: dict[str, int] = {}
+        for _, reason in self.skipped:
+            reasons[reason] = reasons.get(reason, 0) + 1
+        shown = ", ".join(path for path, _ in self.skipped[:_SHOWN_SKIPPED])
+        more = ", ..." if len(self.skipped) > _SHOWN_SKIPPED else ""
+        detail = ", ".join(f"{reasons[r]:,} {r}" for r in ("unreadable", "too small")
+                           if r in reasons)
+        return f"{line} of {self.total_files:,} files ({detail}): {shown}{more}"
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The example order of an epoch: a pure function of (seed, epoch)."""
+        return np.random.default_rng([self.seed, epoch]).permutation(self.num_examples)
+
+    def num_batches(self, batch_size: int) -> int:
+        return self.num_examples // batch_size
+
+    def check_attributes(self, names: Sequence[str]) -> None:
+        """Raises DataError, one line, unless every name is one of this source's attributes,
+        named once, and known for every image. An empty list always passes (unconditional).
+
+        A CelebA image missing from list_attr_celeba has 0 (unknown) in its row; rather than
+        guess a label or silently drop images (which would change the unconditional set and
+        every epoch's order), asking for attributes on such a source is refused, naming how many
+        images lack labels and the first one.
+        """
+        names = list(names)
+        if not names:
+            return
+        if not self.attribute_names:
+            raise DataError(f"{self.name} has no attributes: --conditional_attributes needs "
+                            f"CelebA (list_attr_celeba) or --dataset=synthetic")
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise DataError(f"attribute named more than once: {', '.join(repeated)}")
+        unknown = [name for name in names if name not in self.attribute_names]
+        if unknown:
+            raise DataError(f"unknown attribute{'s' if len(unknown) > 1 else ''} "
+                            f"{', '.join(unknown)} for {self.name}; its attributes are "
+                            f"{', '.join(self.attribute_names)}")
+        unlabelled = np.flatnonzero((self.attributes[:, self._columns(names)] == 0).any(axis=1))
+        if len(unlabelled):
+            first = (self.filenames[unlabelled[0]] if self.filenames
+                     else f"image {unlabelled[0]}")
+            raise DataError(f"{len(unlabelled):,} of {self.num_examples:,} images of {self.name} "
+                            f"have no label for {', '.join(names)} (first: {first}); CelebA's "
+                            f"list_attr_celeba has no row for them: add their rows or remove "
+                            f"those images")
+
+    def attribute_frequencies(self, names: Sequence[str]) -> np.ndarray:
+        """float32 [A]: the share of the source's images that have each named attribute."""
+        self.check_attributes(names)
+        return self._label_table(names).mean(axis=0, dtype=np.float64).astype(np.float32)
+
+    def labels(self, names: Sequence[str], num: int) -> np.ndarray:
+        """float32 [min(num, N), A], 1.0 = has the attribute, 0.0 = has not: the labels of
+        `images(num)`, row for row."""
+        self.check_attributes(names)
+        return self._label_table(names)[:num]
+
+    def _columns(self, names: Sequence[str]) -> list[int]:
+        return [self.attribute_names.index(name) for name in names]
+
+    def _label_table(self, names: Sequence[str]) -> np.ndarray:
+        """float32 [N, A] of 1.0 / 0.0 for already checked names (CelebA's +1 -> 1.0, -1 -> 0.0)."""
+        if not names:
+            return np.zeros((self.num_examples, 0), np.float32)
+        return (self.attributes[:, self._columns(names)] > 0).astype(np.float32)
+
+    def dataset(self, batch_size: int, epoch: int = 0, start_batch: int = 0,
+                shuffle: bool = True, attributes: Sequence[str] = ()) -> tf.data.Dataset:
+        """One epoch of float32 [batch, S, S, 3] batches in [-1, 1], the remainder dropped.
+
+        Batches are cut from the epoch's index order before any pixel is read, so skipping the
+        first `start_batch` batches (a resumed run) costs nothing and yields the same batches.
+        With `attributes` (names), each element is (images, labels float32 [batch, A]), the
+        labels of the same images in the same order; the flip changes images, never labels.
+        """
+        steps = self.num_batches(batch_size)
+        if steps == 0:
+            raise DataError(f"{self.name} has {self.num_examples:,} usable images, fewer than one "
+                            f"batch of {batch_size}: lower --batch_size or add images")
+        names = list(attributes)
+        self.check_attributes(names)
+        table = self._label_table(names) if names else None
+        order = self.order(epoch) if shuffle else np.arange(self.num_examples)
+        batches = order[:steps * batch_size].reshape(steps, batch_size)[start_batch:]
+        flip_key = int(np.random.SeedSequence([self.seed, epoch, 1]).generate_state(1)[0] >> 1)
+        shape = [batch_size, self.image_size, self.image_size, 3]
+
+        def load(step, indices):
+            images = tf.numpy_function(self._gather, [indices], tf.uint8, stateful=False)
+            images = tf.ensure_shape(images, shape)
+            if self.flip:
+                images = tf.image.stateless_random_flip_left_right(
+                    images, seed=tf.stack([tf.constant(flip_key, tf.int64), step]))
+            images = tf.cast(images, tf.float32) / 127.5 - 1.0
+            if table is None:
+                return images
+            labels = tf.numpy_function(lambda rows: table[rows], [indices], tf.float32,
+                                       stateful=False)
+            return images, tf.ensure_shape(labels, [batch_size, len(names)])
+
+        steps_ds = tf.data.Dataset.from_tensor_slices(
+            (np.arange(start_batch, steps, dtype=np.int64), batches.astype(np.int64)))
+        return steps_ds.map(load, num_parallel_calls=tf.data.AUTOTUNE,
+                            deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+    def _gather(self, indices: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(self._images[indices])
+
+    def images(self, num: int) -> np.ndarray:
+        """The first min(num, num_examples) usable images, unshuffled, float32 in [-1, 1]."""
+        return self._images[:num].astype(np.float32) / 127.5 - 1.0
+
+
+def open_source(config: TrainConfig) -> ImageSource:
+    """The source config.dataset names, preprocessed at config.image_size; raises DataError."""
+    if config.dataset == "synthetic":
+        indices = np.arange(config.num_synthetic)
+        images = synthetic_faces(indices, config.image_size, config.seed)
+        names, attributes = synthetic_attributes(indices, config.seed)
+        return ImageSource("synthetic", images, seed=config.seed, flip=config.flip,
+                           attributes=attributes, attribute_names=names)
+    if config.dataset == "tfds":
+        listing = tfds_listing(config)
+    elif config.dataset == "celeba":
+        listing = celeba_listing(config)
+    else:
+        listing = folder_listing(config)
+    source = _cached_source(listing, config)
+    for warning in source.warnings:
+        log.warning(warning)
+    return source
+
+
+def _cached_source(listing: Listing, config: TrainConfig) -> ImageSource:
+    """The ImageSource of a file-backed listing, read from (or first written to) the cache."""
+    manifest, images, attributes = load_or_build(listing, config.image_size, config.cache_dir)
+    filenames = [listing.member(i) for i in manifest["kept"]]
+    skipped = [(listing.member(i), reason) for i, reason in manifest["skipped"]]
+    if not manifest["count"]:
+        partial = ImageSource(listing.name, images, total_files=manifest["total"], skipped=skipped)
+        raise DataError(f"no usable images in {listing.root}: {partial.report()}; {GET_CELEBA}")
+    names = manifest.get("attribute_names", [])  # per record, kept by the cache (TFDS)
+    if attributes is None and listing.attribute_names:  # per file name (CelebA)
+        names = listing.attribute_names
+        width = len(names)
+        attributes = np.array([listing.attribute_rows.get(os.path.basename(f), [0] * width)
+                               for f in filenames], np.int8).reshape(-1, width)
+    return ImageSource(listing.name, images, seed=config.seed, flip=config.flip,
+                       total_files=manifest["total"], skipped=skipped, attributes=attributes,
+                       attribute_names=names, filenames=filenames, warnings=listing.warnings)
+
+
+def preview_images(source: ImageSource, num: int = 64) -> np.ndarray:
+    """`num` shuffled, preprocessed samples in [-1, 1]: exactly what the networks will see."""
+    return next(iter(source.dataset(min(num, source.num_examples), epoch=0))).numpy()
