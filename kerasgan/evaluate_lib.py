@@ -77,11 +77,13 @@ def generate_images(generator, num: int, seed: int = 0, batch_size: int = 64,
                     report: bool = False) -> np.ndarray:
     """float32 [-1, 1] images for noise seeds seed * 1e6 + (0 .. num-1), in inference mode.
 
-    With seed 0 these are the images `kerasgan.sample --seeds=0-(num-1)` writes; with report, the
+    With seed 0 these are the images `kerasgan.sample --seeds=0-(num-1)` writes (a conditional
+    generator's attributes drawn per seed from the data's frequencies, as there); with report, the
     generation speed is printed.
     """
-    first = seed * NOISE_SEED_STRIDE
-    return sample_lib.generate(generator, range(first, first + num), batch_size, report)
+    seeds = range(seed * NOISE_SEED_STRIDE, seed * NOISE_SEED_STRIDE + num)
+    return sample_lib.generate(generator, seeds, batch_size, report,
+                               labels=sample_lib.generator_labels(generator, "", seeds))
 
 
 def real_stats_key(config: TrainConfig, num_samples: int, extractor_id: str) -> dict[str, Any]:
