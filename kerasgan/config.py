@@ -23,7 +23,10 @@ NAN_POLICIES = ("stop", "skip_batch")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 JIT_COMPILE = ("auto", "true", "false")
 MIXED_PRECISION = ("auto", "off", "mixed_float16", "mixed_bfloat16")
-EVAL_METRICS = ("swd", "fid", "kid")
+# What kerasgan.evaluate measures. attribute_accuracy (conditional runs) trains a classifier on
+# the run's real images first, so training's periodic evaluation offers only the image metrics.
+EVAL_METRICS = ("swd", "fid", "kid", "attribute_accuracy")
+TRAINING_EVAL_METRICS = ("swd", "fid", "kid")
 AUGMENTATIONS = ("color", "translation", "cutout")
 D_NORMS = ("none", "spectral")
 
@@ -182,7 +185,7 @@ class TrainConfig:
                                   f"divide --{name}={getattr(self, name)}.")
         _at_least("eval_every_epochs", self.eval_every_epochs, 0)
         _at_least("eval_num_samples", self.eval_num_samples, 2)
-        parse_metrics(self.eval_metrics, "eval_metrics")
+        parse_metrics(self.eval_metrics, "eval_metrics", TRAINING_EVAL_METRICS)
         return self
 
     @property
@@ -256,13 +259,15 @@ def make_config(preset: str = "", **overrides: Any) -> TrainConfig:
     return TrainConfig.from_dict(values)
 
 
-def parse_metrics(text: str, flag: str = "metrics") -> tuple[str, ...]:
-    """"swd,fid" -> ("swd", "fid"), in order, without repeats; ConfigError naming --flag."""
+def parse_metrics(text: str, flag: str = "metrics",
+                  choices: tuple[str, ...] = EVAL_METRICS) -> tuple[str, ...]:
+    """"swd,fid" -> ("swd", "fid"), in order, without repeats; ConfigError naming --flag and the
+    choices (EVAL_METRICS for kerasgan.evaluate, TRAINING_EVAL_METRICS for --eval_metrics)."""
     names = [part.strip().lower() for part in str(text).split(",") if part.strip()]
-    unknown = [name for name in names if name not in EVAL_METRICS]
+    unknown = [name for name in names if name not in choices]
     if not names or unknown:
         raise ConfigError(f"--{flag}={text} is not allowed: use one or more of "
-                          f"{', '.join(EVAL_METRICS)}, comma-separated")
+                          f"{', '.join(choices)}, comma-separated")
     return tuple(dict.fromkeys(names))
 
 

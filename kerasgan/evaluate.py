@@ -1,8 +1,10 @@
-"""Measure a run's latest checkpoint against real images: SWD, FID, KID.
+"""Measure a run's latest checkpoint against real images (SWD, FID, KID) and, for a conditional
+run, whether it draws the attributes it is asked for (attribute_accuracy).
 
     python -m kerasgan.evaluate --workdir=runs/NAME [--metrics=swd,fid,kid] [--num_samples=2048]
     python -m kerasgan.evaluate --workdir=runs/NAME --data_dir=PATH --split=test --metrics=fid \\
         --inception_weights=inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5
+    python -m kerasgan.evaluate --workdir=runs/NAME --metrics=attribute_accuracy
 
 Prints a table and appends one JSON line per value to RUN/metrics.jsonl. See docs/evaluate.md.
 """
@@ -15,8 +17,12 @@ from kerasgan.errors import ConfigError
 
 flags.DEFINE_string("workdir", "", "run directory to evaluate (its latest checkpoint); required")
 flags.DEFINE_string("metrics", "swd", "comma-separated: swd, fid, kid (fid and kid need "
-                    "Keras' InceptionV3 weights, see --inception_weights)")
-flags.DEFINE_integer("num_samples", 2048, "generated and real images. 2048 keeps SWD under a "
+                    "Keras' InceptionV3 weights, see --inception_weights), attribute_accuracy "
+                    "(conditional runs: a classifier trained once on the run's real faces, "
+                    "cached in the run directory, judges faces asked with and without each "
+                    "attribute)")
+flags.DEFINE_integer("num_samples", 2048, "generated and real images (attribute_accuracy: "
+                     "generated images per attribute, half asked with it). 2048 keeps SWD under a "
                      "minute and FID's covariance full-rank (2048 features); papers' FID/KID use "
                      "10000-50000 (10000 + 10000 Inception passes take ~30 min on a 2-core CPU). "
                      "Compare only numbers made with the same count")

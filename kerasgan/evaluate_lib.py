@@ -1,12 +1,17 @@
-"""Measure a generator against real images (SWD, FID, KID): the library behind kerasgan.evaluate.
+"""Measure a generator against real images (SWD, FID, KID) and a conditional one against its
+labels (attribute_accuracy): the library behind kerasgan.evaluate.
 
     evaluate_generator(generator, config, metrics, num_samples, ...) -> [result, ...]
         what training calls each evaluation epoch; nothing is written but the stats cache
+    attribute_accuracy_results(generate, latent_dim, real_data, names, frequencies, workdir, ...)
+        -> [result, ...]: attribute_accuracy, its classifier cached in the run directory
     evaluate_run(workdir, metrics, num_samples, ...) -> [result, ...]
         a run's latest checkpoint: adds step/epoch, prints a table, appends RUN/metrics.jsonl
 
 A result is {"metric": "swd_avg" | "swd_<res>" | "fid" | "kid" | "kid_std", "value": float,
-"num_samples": N, "protocol": {...}}. Generated images come from fixed noise seeds, so repeated
+"num_samples": N, "protocol": {...}}; attribute_accuracy gives "attribute_accuracy/NAME" per
+attribute and "attribute_accuracy/mean", with "on", "off" and the classifier's "ceiling" beside
+"value". Generated images come from fixed noise seeds, so repeated
 evaluations of one generator see the same images; real images are the first N usable images of
 the source, unshuffled. The metric math and its protocol are in metrics.py and docs/metrics.md.
 """
@@ -21,7 +26,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from kerasgan import checkpointing, data, metrics as metrics_lib, rundir, sample_lib
+from kerasgan import (attribute_accuracy as attribute_lib, checkpointing, data, inference,
+                      metrics as metrics_lib, rundir, sample_lib)
 from kerasgan.config import TrainConfig, parse_metrics as _parse_metrics
 from kerasgan.errors import ConfigError, DataError
 
@@ -34,6 +40,11 @@ _INCEPTION_ID_PREFIX = "keras-inception_v3"
 _SWD_PARAMS = dict(nhood_size=7, nhoods_per_image=128, dir_repeats=4, dirs_per_repeat=128,
                    min_resolution=metrics_lib.SWD_MIN_RESOLUTION)
 _KID_PARAMS = dict(num_subsets=100, subset_size=1000)
+ATTRIBUTE_ACCURACY = "attribute_accuracy"
+# The attribute classifier: real images it trains on and holds out (its ceiling), and its epochs.
+CLASSIFIER_TRAIN_IMAGES = 8192
+CLASSIFIER_HELD_OUT_IMAGES = 1024
+CLASSIFIER_EPOCHS = 5
 
 
 def parse_metrics(text: str) -> tuple[str, ...]:
@@ -66,11 +77,13 @@ def generate_images(generator, num: int, seed: int = 0, batch_size: int = 64,
                     report: bool = False) -> np.ndarray:
     """float32 [-1, 1] images for noise seeds seed * 1e6 + (0 .. num-1), in inference mode.
 
-    With seed 0 these are the images `kerasgan.sample --seeds=0-(num-1)` writes; with report, the
+    With seed 0 these are the images `kerasgan.sample --seeds=0-(num-1)` writes (a conditional
+    generator's attributes drawn per seed from the data's frequencies, as there); with report, the
     generation speed is printed.
     """
-    first = seed * NOISE_SEED_STRIDE
-    return sample_lib.generate(generator, range(first, first + num), batch_size, report)
+    seeds = range(seed * NOISE_SEED_STRIDE, seed * NOISE_SEED_STRIDE + num)
+    return sample_lib.generate(generator, seeds, batch_size, report,
+                               labels=sample_lib.generator_labels(generator, "", seeds))
 
 
 def real_stats_key(config: TrainConfig, num_samples: int, extractor_id: str) -> dict[str, Any]:
@@ -130,6 +143,10 @@ def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[s
         source: an already opened ImageSource of config's data (training passes its own).
     """
     metrics = _as_metrics(metrics)
+    if ATTRIBUTE_ACCURACY in metrics:
+        raise ConfigError("attribute_accuracy needs the real labels and a classifier: measure it "
+                          "with python -m kerasgan.evaluate (evaluate_run or "
+                          "attribute_accuracy_results), not evaluate_generator")
     if num_samples < 2:
         raise ConfigError(f"--num_samples={num_samples} is not allowed: it must be at least 2")
     extractor = None
@@ -206,6 +223,101 @@ def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[s
     return results
 
 
+def attribute_accuracy_results(generate, latent_dim: int, real_data, attribute_names: Sequence[str],
+                               frequencies: Sequence[float], workdir: str, image_size: int,
+                               num_samples: int = 2048, seed: int = 0,
+                               data_key: Optional[dict[str, Any]] = None,
+                               train_images: int = CLASSIFIER_TRAIN_IMAGES,
+                               held_out_images: int = CLASSIFIER_HELD_OUT_IMAGES,
+                               epochs: int = CLASSIFIER_EPOCHS) -> list[dict[str, Any]]:
+    """attribute_accuracy of a conditional generator: one result per attribute and their mean.
+
+    Args:
+        generate: (z [n, latent_dim], labels [n, A] float32 0/1) -> images [n, S, S, 3] in [-1, 1].
+        latent_dim: the generator's noise size.
+        real_data: () -> (real images [N, S, S, 3] in [-1, 1], their labels [N, A] 0/1), called
+            only when the classifier has to be trained (up to train_images + held_out_images).
+        attribute_names, frequencies: the generator's attributes and their shares in the data.
+        workdir: the run directory, where the classifier is cached
+            (attribute_accuracy.load_or_train_classifier).
+        image_size: the side of the run's images.
+        num_samples: images per attribute, half asked with it and half without (noise seeds
+            seed * 1e6 + 0 .. num_samples/2 - 1, each drawn both ways).
+        data_key: what identifies the real data, part of the classifier's cache key.
+
+    Each result is {"metric": "attribute_accuracy/NAME", "value": mean of on and off, "on",
+    "off", "ceiling" (the classifier's mean on held-out real faces), "ceiling_on",
+    "ceiling_off", "num_samples", "protocol"}; the last, "attribute_accuracy/mean", averages
+    each field over the attributes.
+    """
+    names = tuple(attribute_names)
+    if not names:
+        raise ConfigError("attribute_accuracy needs a conditional generator: this one was "
+                          "trained without --conditional_attributes")
+    if num_samples < 2:
+        raise ConfigError(f"--num_samples={num_samples} is not allowed: it must be at least 2")
+    classifier, info, trained = attribute_lib.load_or_train_classifier(
+        workdir, real_data, names, image_size, train_images, held_out_images, epochs,
+        data_key=data_key)  # the classifier's own seed stays 0: --seed changes only the noise
+    first, pairs = seed * NOISE_SEED_STRIDE, num_samples // 2
+    accuracy = attribute_lib.attribute_accuracy(classifier, generate, latent_dim, names,
+                                                frequencies, range(first, first + pairs))
+    protocol = {"classifier": "trained" if trained else "cached",
+                "classifier_file": rundir.ATTRIBUTE_CLASSIFIER_FILE,
+                "classifier_train_images": info["train_images"],
+                "classifier_held_out_images": info["held_out_images"],
+                "classifier_epochs": epochs, "threshold": attribute_lib.THRESHOLD,
+                "noise_seeds": f"{first}-{first + pairs - 1}, each asked with and without",
+                "other_attributes": "drawn from the data's frequencies", "seed": seed}
+    results = []
+    for name in names + ("mean",):
+        if name == "mean":
+            rows = results[:]
+            fields = {key: float(np.mean([row[key] for row in rows])) for key in
+                      ("value", "on", "off", "ceiling", "ceiling_on", "ceiling_off")}
+        else:
+            ceiling = info["ceiling"][name]
+            fields = {"value": accuracy[name]["mean"], "on": accuracy[name]["on"],
+                      "off": accuracy[name]["off"], "ceiling": ceiling["mean"],
+                      "ceiling_on": ceiling["on"], "ceiling_off": ceiling["off"]}
+        results.append({"metric": f"{ATTRIBUTE_ACCURACY}/{name}", **fields,
+                        "num_samples": 2 * pairs, "protocol": dict(protocol)})
+    return results
+
+
+def _run_attribute_accuracy(generator, config: TrainConfig, workdir: str, num_samples: int,
+                            seed: int, batch_size: int) -> list[dict[str, Any]]:
+    """attribute_accuracy_results for a run's conditional generator: the attributes and their
+    frequencies the generator keeps, the real images and labels of the run's data."""
+    names = sample_lib.attribute_names_of(generator)
+    count = CLASSIFIER_TRAIN_IMAGES + CLASSIFIER_HELD_OUT_IMAGES
+
+    def real_data() -> tuple[np.ndarray, np.ndarray]:
+        source = data.open_source(config)
+        source.check_attributes(names)
+        images = source.images(count)
+        return images, source.labels(names, len(images))
+
+    def generate(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        return inference.generate(generator, z, batch_size, labels=labels)
+
+    return attribute_accuracy_results(
+        generate, int(generator.latent_dim), real_data, names,
+        sample_lib.attribute_frequencies_of(generator), workdir, config.image_size, num_samples,
+        seed, data_key=real_stats_key(config, count, "attribute-classifier"))
+
+
+def format_attribute_table(results: Sequence[dict[str, Any]]) -> str:
+    """attribute_accuracy results as a table: attribute, asked on, asked off, mean, ceiling."""
+    rows = [(r["metric"].split("/", 1)[1], r["on"], r["off"], r["value"], r["ceiling"])
+            for r in results]
+    width = max([len("attribute")] + [len(row[0]) for row in rows])
+    lines = [f"{'attribute':<{width}}  asked on  asked off   mean  ceiling"]
+    lines += [f"{name:<{width}}  {on:8.3f}  {off:9.3f}  {mean:5.3f}  {ceiling:7.3f}"
+              for name, on, off, mean, ceiling in rows]
+    return "\n".join(lines)
+
+
 def checkpoint_counters(checkpoint_path: str) -> tuple[int, int]:
     """(step, epoch) of a checkpoint, read from its saved counters.
 
@@ -258,6 +370,8 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
 
     The generator measured is the run's inference generator (G's moving average when the run
     keeps one), or G itself with raw; each result's protocol names which ("generator").
+    attribute_accuracy needs a conditional run (ConfigError otherwise); its classifier is
+    trained on the run's real images and labels once and cached in the run directory.
 
     dataset, data_dir and split default to the run's config.json; the other data settings
     (image size, crop) are always the run's. Each appended line is a result of
@@ -269,20 +383,35 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
     rundir.read_config(workdir).replace(**overrides)  # bad run or value: fail before loading
     config, generator, checkpoint = checkpointing.load_run_generator(workdir, raw=raw)
     config = config.replace(**overrides)
+    if ATTRIBUTE_ACCURACY in metrics and not sample_lib.attribute_names_of(generator):
+        raise ConfigError(f"--metrics={ATTRIBUTE_ACCURACY} needs a conditional run: {workdir} "
+                          "was trained without --conditional_attributes")
     step, epoch = checkpoint_counters(checkpoint)
+    image_metrics = tuple(name for name in metrics if name != ATTRIBUTE_ACCURACY)
     results = evaluate_generator(
-        generator, config, metrics, num_samples, inception_weights=inception_weights,
+        generator, config, image_metrics, num_samples, inception_weights=inception_weights,
         feature_extractor=feature_extractor,
         cache_dir=cache_dir or rundir.path(workdir, rundir.STATS_FOLDER), seed=seed,
-        batch_size=batch_size)
+        batch_size=batch_size) if image_metrics else []
+    attribute_results = _run_attribute_accuracy(
+        generator, config, workdir, num_samples, seed, batch_size) \
+        if ATTRIBUTE_ACCURACY in metrics else []
     which = "G" if raw or not config.g_ema else "G average"
-    for result in results:
+    for result in results + attribute_results:
         result["protocol"]["generator"] = which
-    records = append_results(workdir, results, step, epoch, checkpoint)
-    count = results[0]["num_samples"] if results else 0
+    records = append_results(workdir, results + attribute_results, step, epoch, checkpoint)
     real = config.dataset + (f":{config.split}" if config.dataset in ("celeba", "tfds") else "")
-    print(f"{workdir}: {os.path.basename(checkpoint)} (step {step}, epoch {epoch}), "
-          f"{count:,} generated vs {count:,} real images ({real})")
-    print(format_table(results))
+    where = f"{workdir}: {os.path.basename(checkpoint)} (step {step}, epoch {epoch})"
+    if results:
+        count = results[0]["num_samples"]
+        print(f"{where}, {count:,} generated vs {count:,} real images ({real})")
+        print(format_table(results))
+    if attribute_results:
+        protocol = attribute_results[0]["protocol"]
+        print(f"{where}, {attribute_results[0]['num_samples']:,} generated images per attribute, "
+              f"judged by a classifier ({protocol['classifier']}) trained on "
+              f"{protocol['classifier_train_images']:,} real images ({real}); ceiling: its "
+              f"accuracy on {protocol['classifier_held_out_images']:,} held-out ones")
+        print(format_attribute_table(attribute_results))
     print(f"appended {len(records)} line(s) to {rundir.path(workdir, rundir.METRICS_FILE)}")
     return records

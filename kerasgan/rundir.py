@@ -6,6 +6,7 @@ from here, so the layout is written down once:
 
     RUN/config.json  checkpoints/  samples/epoch_NNNN.png  history.csv  plots/  tensorboard/
         model_summary.txt  generator.keras  metrics.jsonl  kerasgan_stats/  generated/  .lock
+        attribute_classifier.keras  attribute_classifier.json  (evaluate's attribute_accuracy)
 
 A low module: it imports only config, errors and fileio.
 """
@@ -38,6 +39,10 @@ GENERATOR_FILE = "generator.keras"
 METRICS_FILE = "metrics.jsonl"
 STATS_FOLDER = "kerasgan_stats"  # Inception statistics of the real data (evaluate)
 GENERATED_DIR = "generated"  # sample's default output folder
+# evaluate's attribute_accuracy: the classifier trained on the run's real images, and what it was
+# trained on with its held-out accuracy (the ceiling); retrained when that no longer matches.
+ATTRIBUTE_CLASSIFIER_FILE = "attribute_classifier.keras"
+ATTRIBUTE_CLASSIFIER_INFO_FILE = "attribute_classifier.json"
 LOCK_FILE = ".lock"
 
 

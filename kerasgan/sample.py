@@ -3,10 +3,17 @@
     python -m kerasgan.sample --workdir=runs/NAME --num_images=16 [--seeds=0-15] [--grid] [--outdir=DIR]
     python -m kerasgan.sample --generator=runs/NAME/generator.keras --num_images=10
     python -m kerasgan.sample --workdir=runs/NAME --interpolate=3,7 --frames=16 [--outdir=DIR]
+    python -m kerasgan.sample --workdir=runs/NAME --attributes=Smiling=1,Eyeglasses=-1 --grid
+    python -m kerasgan.sample --workdir=runs/NAME --attribute_sweep=Smiling --num_images=8
 
 Seed s always gives the same noise vector, so the same generator draws the same face for it.
 --interpolate=A,B walks from seed A's noise to seed B's (spherically) and writes
 interpolate_A_B.png (the frames in one row) and interpolate_A_B.gif.
+
+A conditional run (trained with --conditional_attributes) draws each seed's attributes from the
+training data's frequencies; --attributes sets some of them (1 has it, -1 has it not, as CelebA
+writes them), and --attribute_sweep=NAME writes sweep_NAME.png: a row per seed, NAME off in the
+left column and on in the right, the noise and the other attributes kept.
 """
 
 from absl import flags
@@ -22,6 +29,12 @@ flags.DEFINE_bool("grid", False, "write one grid image (grid.png) instead of one
 flags.DEFINE_string("interpolate", "", "two seeds A,B: write the spherical interpolation between "
                     "their noise as a strip (interpolate_A_B.png) and a GIF (interpolate_A_B.gif)")
 flags.DEFINE_integer("frames", 16, "images in an --interpolate strip and GIF, both ends included")
+flags.DEFINE_string("attributes", "", "conditional runs: attributes every face must have (NAME=1) "
+                    "or lack (NAME=-1), e.g. Smiling=1,Eyeglasses=-1; the others are drawn from "
+                    "the training data's frequencies")
+flags.DEFINE_string("attribute_sweep", "", "conditional runs: one attribute, e.g. Smiling: write "
+                    "sweep_Smiling.png, a row per seed (--seeds or --num_images) with the same "
+                    "noise and other attributes, the attribute off (left) and on (right)")
 flags.DEFINE_string("outdir", "", "output folder (default: RUN/generated, or ./generated)")
 flags.DEFINE_integer("batch_size", 64, "images generated per forward pass")
 flags.DEFINE_bool("raw_g", False, "with --workdir: sample the trained G itself rather than its "
@@ -35,18 +48,32 @@ def main(argv):
     if FLAGS.interpolate:
         if FLAGS.seeds or FLAGS.grid:
             raise ConfigError("--interpolate draws its own frames: leave out --seeds and --grid")
+        if FLAGS.attribute_sweep:
+            raise ConfigError("--interpolate and --attribute_sweep each write their own "
+                              "pictures: give one of them")
         seeds = sample_lib.parse_interpolate(FLAGS.interpolate)
         written = sample_lib.interpolate(seeds, sample_lib.check_frames(FLAGS.frames),
                                          workdir=FLAGS.workdir, generator_path=FLAGS.generator,
                                          outdir=FLAGS.outdir, batch_size=FLAGS.batch_size,
-                                         raw=FLAGS.raw_g)
+                                         raw=FLAGS.raw_g, attributes=FLAGS.attributes)
         for path in written:
             print(path)
         return
     seeds = sample_lib.parse_seeds(FLAGS.seeds) if FLAGS.seeds else None
+    if FLAGS.attribute_sweep:
+        if FLAGS.grid:
+            raise ConfigError("--attribute_sweep always writes one grid (sweep_NAME.png): leave "
+                              "out --grid")
+        written = sample_lib.attribute_sweep(
+            FLAGS.attribute_sweep, FLAGS.attributes, workdir=FLAGS.workdir,
+            generator_path=FLAGS.generator, num_rows=FLAGS.num_images, seeds=seeds,
+            outdir=FLAGS.outdir, batch_size=FLAGS.batch_size, raw=FLAGS.raw_g)
+        print(f"{written[0]}: a row per seed, {FLAGS.attribute_sweep} off (left) and on (right)")
+        return
     written = sample_lib.sample(workdir=FLAGS.workdir, generator_path=FLAGS.generator,
                                 num_images=FLAGS.num_images, seeds=seeds, grid=FLAGS.grid,
-                                outdir=FLAGS.outdir, batch_size=FLAGS.batch_size, raw=FLAGS.raw_g)
+                                outdir=FLAGS.outdir, batch_size=FLAGS.batch_size, raw=FLAGS.raw_g,
+                                attributes=FLAGS.attributes)
     print(f"wrote {len(written)} file(s) to {written[0].rsplit('/', 1)[0] if written else ''}")
 
 

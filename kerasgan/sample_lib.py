@@ -1,5 +1,11 @@
 """Drawing images from a trained generator by seed: parse seeds, generate, write PNGs or a grid;
-walk between two seeds' noise vectors (slerp) into a strip and a GIF."""
+walk between two seeds' noise vectors (slerp) into a strip and a GIF.
+
+A conditional generator (one with attribute_names) also takes labels: attributes asked for on the
+command line (--attributes=Smiling=1,Eyeglasses=-1) are set, the others drawn per seed from the
+training data's frequencies (labels.draw_labels); an attribute sweep draws each seed twice, the
+attribute off then on. An unconditional generator is sampled exactly as before.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,9 @@ import numpy as np
 import tensorflow as tf
 
 from kerasgan import checkpointing, images as images_lib, inference, plots, rundir
-from kerasgan.errors import ConfigError
+from kerasgan.errors import ConfigError, RunError
 from kerasgan.gan import seeded_noise
+from kerasgan.labels import draw_labels
 
 _SEEDS = re.compile(r"^\d+(-\d+)?$")
 MAX_FRAMES = 256
@@ -36,20 +43,20 @@ def parse_seeds(text: str) -> list[int]:
 
 def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
            seeds: Optional[Sequence[int]] = None, grid: bool = False, outdir: str = "",
-           batch_size: int = 64, raw: bool = False) -> list[str]:
+           batch_size: int = 64, raw: bool = False, attributes: str = "") -> list[str]:
     """Writes seedNNNN.png per seed (or grid.png) from a run's latest checkpoint or a .keras file.
 
     A run is sampled through its inference generator (G's moving average when it keeps one), or
     G itself with raw. Returns the paths written. Exactly one of workdir and generator_path must
-    be given.
+    be given. attributes ("Smiling=1,Eyeglasses=-1", conditional generators only) sets those
+    attributes for every seed; a conditional generator draws the rest (all, without it) from the
+    training data's frequencies.
     """
     _check_source(workdir, generator_path)
-    if seeds is None:
-        if num_images <= 0:
-            raise ConfigError(f"--num_images={num_images} is not allowed: it must be greater than 0")
-        seeds = range(num_images)
+    seeds = list(_seeds_or_range(seeds, num_images))
     generator, outdir = _load(workdir, generator_path, outdir, raw)
-    images = generate(generator, list(seeds), batch_size, report=True)
+    labels = generator_labels(generator, attributes, seeds)
+    images = generate(generator, seeds, batch_size, report=True, labels=labels)
     if grid:
         path = os.path.join(outdir, "grid.png")
         plots.save_image_grid(images, path)
@@ -60,6 +67,14 @@ def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
         tf.io.write_file(path, tf.io.encode_png(image))
         paths.append(path)
     return paths
+
+
+def _seeds_or_range(seeds: Optional[Sequence[int]], num_images: int) -> Sequence[int]:
+    if seeds is not None:
+        return seeds
+    if num_images <= 0:
+        raise ConfigError(f"--num_images={num_images} is not allowed: it must be greater than 0")
+    return range(num_images)
 
 
 def _check_source(workdir: str, generator_path: str) -> None:
@@ -121,15 +136,20 @@ def slerp(z0, z1, t) -> np.ndarray:
 
 def interpolate(seeds: tuple[int, int], frames: int = 16, workdir: str = "",
                 generator_path: str = "", outdir: str = "", batch_size: int = 64,
-                raw: bool = False) -> list[str]:
+                raw: bool = False, attributes: str = "") -> list[str]:
     """Writes interpolate_A_B.png (the frames in one row) and interpolate_A_B.gif (frames images,
-    100 ms each, looping) for the slerp between seeds A and B's noise; returns both paths."""
+    100 ms each, looping) for the slerp between seeds A and B's noise; returns both paths.
+
+    A conditional generator keeps seed A's labels (attributes as in sample) along the walk."""
     _check_source(workdir, generator_path)
     check_frames(frames)
     generator, outdir = _load(workdir, generator_path, outdir, raw)
+    labels = generator_labels(generator, attributes, [seeds[0]])
     z0, z1 = seeded_noise(seeds, generator.latent_dim)
     z = slerp(z0, z1, np.linspace(0.0, 1.0, frames)).astype(np.float32)
-    tiles = plots.to_uint8(inference.generate(generator, z, batch_size))
+    if labels is not None:
+        labels = np.repeat(labels, frames, axis=0)
+    tiles = plots.to_uint8(_generate_z(generator, z, batch_size, labels))
     stem = os.path.join(outdir, f"interpolate_{seeds[0]}_{seeds[1]}")
     images_lib.save_image_grid(tiles, stem + ".png", ncols=frames)
     images_lib.save_gif(list(images_lib.resize_tiles(tiles, min_side=128)), stem + ".gif",
@@ -138,14 +158,170 @@ def interpolate(seeds: tuple[int, int], frames: int = 16, workdir: str = "",
 
 
 def generate(generator, seeds: Sequence[int], batch_size: int = 64,
-             report: bool = False) -> np.ndarray:
+             report: bool = False, labels: Optional[np.ndarray] = None) -> np.ndarray:
     """Images in [-1, 1] for the given seeds, in inference mode (inference.generate: compiled
     once per generator); with report, prints how long it took and the images/s (the first call
-    of a generator includes its tracing)."""
+    of a generator includes its tracing). labels [len(seeds), A]: a conditional generator's."""
     start = time.perf_counter()
-    images = inference.generate(generator, seeded_noise(seeds, generator.latent_dim), batch_size)
+    images = _generate_z(generator, seeded_noise(seeds, generator.latent_dim), batch_size, labels)
     if report:
         elapsed = time.perf_counter() - start
         print(f"generated {len(images):,} images in {elapsed:.2f} s "
               f"({len(images) / elapsed:,.1f} images/s, batches of {batch_size})")
     return images
+
+
+def _generate_z(generator, z: np.ndarray, batch_size: int,
+                labels: Optional[np.ndarray]) -> np.ndarray:
+    """inference.generate, with the labels only for a conditional generator."""
+    if labels is None:
+        return inference.generate(generator, z, batch_size)
+    return inference.generate(generator, z, batch_size, labels=labels)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attributes on request (conditional generators).
+
+def attribute_names_of(generator) -> tuple[str, ...]:
+    """The attributes a conditional generator was trained on; () for an unconditional one."""
+    return tuple(str(name) for name in (getattr(generator, "attribute_names", ()) or ()))
+
+
+def attribute_frequencies_of(generator) -> np.ndarray:
+    """float32 [A]: the share of the training faces with each of the generator's attributes."""
+    names = attribute_names_of(generator)
+    shares = np.asarray(getattr(generator, "attribute_frequencies", ()) or (), np.float32)
+    if shares.shape != (len(names),):
+        raise RunError(f"the generator has {len(names)} attribute(s) but {shares.size} attribute "
+                       "frequencies: it was saved incompletely")
+    return shares
+
+
+def _unconditional(flag: str, text: str) -> ConfigError:
+    return ConfigError(f"--{flag}={text} is not allowed: this generator is unconditional (it "
+                       "was trained without --conditional_attributes)")
+
+
+def _canonical_names(flag: str, text: str, asked: Sequence[str],
+                     names: Sequence[str]) -> list[str]:
+    """The generator's spelling of each asked name (case aside); ConfigError listing the
+    unknown ones and the generator's attributes."""
+    by_lower = {name.lower(): name for name in names}
+    unknown = [name for name in asked if name.lower() not in by_lower]
+    if unknown:
+        raise ConfigError(f"--{flag}={text} is not allowed: {', '.join(unknown)} "
+                          f"{'is' if len(unknown) == 1 else 'are'} not among this generator's "
+                          f"attributes: {', '.join(names)}")
+    return [by_lower[name.lower()] for name in asked]
+
+
+def parse_attribute_request(text: str, names: Sequence[str]) -> dict[str, float]:
+    """"Smiling=1,Eyeglasses=-1" -> {"Smiling": 1.0, "Eyeglasses": 0.0}: label values (1 = has
+    it) for attributes written as CelebA does (1 has it, -1 has it not; 0 is also taken as not).
+
+    Names are matched without regard to case and returned as the generator spells them.
+    ConfigError naming --attributes for an unconditional generator (names empty), an unknown
+    name (listing the generator's attributes), a repeated name or anything else.
+    """
+    if not names:
+        raise _unconditional("attributes", text)
+    parts = [part.strip() for part in str(text).split(",") if part.strip()]
+    pairs = [tuple(item.strip() for item in part.split("=", 1)) for part in parts]
+    if not pairs or any(len(pair) != 2 or not pair[0] or pair[1] not in ("1", "+1", "-1", "0")
+                        for pair in pairs):
+        raise ConfigError(f"--attributes={text} is not allowed: write NAME=1 (has it) or "
+                          "NAME=-1 (has it not), comma-separated, e.g. Smiling=1,Eyeglasses=-1")
+    canonical = _canonical_names("attributes", text, [pair[0] for pair in pairs], names)
+    repeated = sorted({name for name in canonical if canonical.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"--attributes={text} is not allowed: {', '.join(repeated)} is given "
+                          "more than once")
+    return {name: 1.0 if value in ("1", "+1") else 0.0
+            for name, (_, value) in zip(canonical, pairs)}
+
+
+def check_sweep_attribute(text: str, names: Sequence[str]) -> str:
+    """The generator's spelling of the one attribute --attribute_sweep names; ConfigError for an
+    unconditional generator, an unknown name (listing the attributes) or more than one name."""
+    if not names:
+        raise _unconditional("attribute_sweep", text)
+    name = str(text).strip()
+    if not name or "," in name or "=" in name:
+        raise ConfigError(f"--attribute_sweep={text} is not allowed: name one attribute, e.g. "
+                          f"--attribute_sweep={names[0]}")
+    return _canonical_names("attribute_sweep", text, [name], names)[0]
+
+
+def request_labels(request: dict[str, float], names: Sequence[str],
+                   frequencies: Sequence[float], seeds: Sequence[int]) -> np.ndarray:
+    """float32 [len(seeds), A] 0/1: the requested attributes set, the others drawn per seed from
+    the frequencies (labels.draw_labels: a seed keeps its draw however many seeds are asked)."""
+    names = list(names)
+    unknown = sorted(set(request) - set(names))
+    if unknown or len(np.ravel(frequencies)) != len(names):
+        raise ValueError(f"request {sorted(request)} and {len(np.ravel(frequencies))} "
+                         f"frequencies do not fit the attributes {names}")
+    labels = draw_labels(frequencies, seeds)
+    for name, value in request.items():
+        labels[:, names.index(name)] = value
+    return labels
+
+
+def sweep_labels(attribute: str, names: Sequence[str], frequencies: Sequence[float],
+                 seeds: Sequence[int], request: Optional[dict[str, float]] = None) -> np.ndarray:
+    """float32 [2 * len(seeds), A]: per seed two rows, equal but for `attribute`, 0 then 1; the
+    other attributes as request_labels gives them (requested or drawn). The row order of a
+    grid with two columns: each grid row one seed, the attribute off on the left, on the right."""
+    request = dict(request or {})
+    if attribute in request:
+        raise ConfigError(f"--attribute_sweep={attribute} is not allowed with "
+                          f"--attributes={attribute}=...: the sweep draws it both off and on")
+    rows = np.repeat(request_labels(request, names, frequencies, seeds), 2, axis=0)
+    column = list(names).index(attribute)
+    rows[0::2, column], rows[1::2, column] = 0.0, 1.0
+    return rows
+
+
+def generator_labels(generator, attributes: str, seeds: Sequence[int]) -> Optional[np.ndarray]:
+    """The labels to draw `seeds` with: None for an unconditional generator (ConfigError when
+    attributes are asked of it), else request_labels of the parsed --attributes."""
+    names = attribute_names_of(generator)
+    if not names and not attributes:
+        return None
+    request = parse_attribute_request(attributes, names) if attributes else {}
+    return request_labels(request, names, attribute_frequencies_of(generator), seeds)
+
+
+def write_sweep(generate_fn, latent_dim: int, attribute: str, names: Sequence[str],
+                frequencies: Sequence[float], seeds: Sequence[int], path: str,
+                request: Optional[dict[str, float]] = None) -> np.ndarray:
+    """Writes the sweep grid of `attribute` to path and returns its tiles (uint8).
+
+    generate_fn(z, labels) -> images in [-1, 1]. The grid has one row per seed and two columns:
+    the seed's noise and other attributes (sweep_labels) with the attribute off (left) and on
+    (right); the layout is stored in the PNG (images.load_grid_tiles cuts it back)."""
+    z = np.repeat(seeded_noise(seeds, latent_dim), 2, axis=0)
+    tiles = plots.to_uint8(generate_fn(z, sweep_labels(attribute, names, frequencies, seeds,
+                                                       request)))
+    images_lib.save_image_grid(tiles, path, ncols=2)
+    return tiles
+
+
+def attribute_sweep(attribute: str, attributes: str = "", workdir: str = "",
+                    generator_path: str = "", num_rows: int = 8,
+                    seeds: Optional[Sequence[int]] = None, outdir: str = "",
+                    batch_size: int = 64, raw: bool = False) -> list[str]:
+    """Writes sweep_NAME.png (write_sweep) for a conditional generator: rows are the seeds (or
+    0 .. num_rows-1), the left column without the attribute, the right with it; attributes
+    ("Eyeglasses=-1") fixes others for every row. Returns [the path]."""
+    _check_source(workdir, generator_path)
+    seeds = list(_seeds_or_range(seeds, num_rows))
+    generator, outdir = _load(workdir, generator_path, outdir, raw)
+    names = attribute_names_of(generator)
+    attribute = check_sweep_attribute(attribute, names)
+    request = parse_attribute_request(attributes, names) if attributes else {}
+    path = os.path.join(outdir, f"sweep_{attribute}.png")
+    write_sweep(lambda z, labels: _generate_z(generator, z, batch_size, labels),
+                generator.latent_dim, attribute, names, attribute_frequencies_of(generator),
+                seeds, path, request)
+    return [path]

@@ -168,3 +168,10 @@ def test_cli_with_a_missing_data_folder_says_so(cli, trained_run, tmp_path):
                f"--data_dir={tmp_path / 'no_images'}")
     _one_line_error(proc, str(tmp_path / "no_images"))
     assert proc.returncode == 2
+
+
+def test_cli_attribute_accuracy_of_an_unconditional_run_is_one_line(cli, trained_run):
+    _one_line_error(cli("kerasgan.evaluate", f"--workdir={trained_run}",
+                        "--metrics=swd,attribute_accuracy"),
+                    "--metrics=attribute_accuracy needs a conditional run", trained_run,
+                    "without --conditional_attributes")
