@@ -118,6 +118,16 @@ def test_d_outputs_and_samples_of_a_conditional_gan():
     assert gan_lib.fixed_labels(config.replace(conditional_attributes=""), ()) is None
 
 
+def test_a_conditional_step_compiles_with_xla_and_runs_in_mixed_float16():
+    images, labels = _batch()
+    for changes in (dict(jit_compile="true", d_norm="spectral"),
+                    dict(mixed_precision="mixed_float16", loss="wgan-gp")):
+        gan = gan_lib.GAN(_config(**changes))
+        metrics = gan.train_step(images, labels)
+        assert int(gan.step) == 1 and all(np.isfinite(float(v)) for v in metrics.values())
+        assert gan.discriminator((images, labels)).dtype == "float32"
+
+
 def test_frequencies_must_match_the_attributes():
     with pytest.raises(ValueError, match="3 attribute frequencies for the 2 attributes"):
         gan_lib.GAN(_config(), attribute_frequencies=(0.1, 0.2, 0.3))
