@@ -304,5 +304,5 @@ def _split_inputs(inputs, names: tuple[str, ...], first: str):
 
 
 def _signs(labels):
-    """0/1 labels as -1/+1: an absent attribute then moves the embedding as much as a present one."""
+    """0/1 labels as -1/+1: an absent attribute moves the embedding as much as a present one."""
     return 2.0 * ops.cast(labels, "float32") - 1.0

@@ -129,7 +129,7 @@ CELEBA_ATTRIBUTES = (
 def test_attribute_names_are_parsed_in_the_order_given():
     assert config_lib.parse_attribute_names("Smiling,Eyeglasses") == ("Smiling", "Eyeglasses")
     assert config_lib.parse_attribute_names(" Male , Smiling ") == ("Male", "Smiling")
-    assert config_lib.parse_attribute_names("") == () and config_lib.parse_attribute_names(" ") == ()
+    assert config_lib.parse_attribute_names("") == config_lib.parse_attribute_names(" ") == ()
     assert config_lib.parse_attribute_names(",".join(CELEBA_ATTRIBUTES)) == tuple(CELEBA_ATTRIBUTES)
 
 
