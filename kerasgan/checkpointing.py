@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from kerasgan import rundir
-from kerasgan.config import TrainConfig
+from kerasgan.config import TrainConfig, parse_attribute_names
 from kerasgan.errors import RunError
 from kerasgan.fileio import atomic_target
 from kerasgan.gan import GAN
@@ -106,7 +106,8 @@ def _restore_newest_readable(manager: tf.train.CheckpointManager, restore, parti
 
 
 def export_generator(generator: Generator, path: str) -> None:
-    """Saves the generator as a .keras file, atomically (a crash never leaves half a file)."""
+    """Saves the generator as a .keras file, atomically (a crash never leaves half a file). A
+    conditional generator's attribute names and frequencies are in its config, so in the file."""
     with atomic_target(path) as tmp:
         generator.save(tmp)
 
@@ -131,9 +132,13 @@ def load_generator(path: str) -> Generator:
 
 def load_run_generator(workdir: str, raw: bool = False) -> tuple[TrainConfig, Generator, str]:
     """The inference generator of a run's latest checkpoint (G's moving average when the run
-    keeps one and the checkpoint has it; G itself with raw), without building D or the optimizers."""
+    keeps one and the checkpoint has it; G itself with raw), without building D or the optimizers.
+    A conditional run's generator is rebuilt from config.json and attributes.json."""
     config = rundir.read_config(workdir)
-    generator = build_generator(config)
+    frequencies = ()
+    if parse_attribute_names(config.conditional_attributes):
+        frequencies = rundir.read_attributes(workdir, config)[1]
+    generator = build_generator(config, attribute_frequencies=frequencies)
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=generator),
                                          rundir.path(workdir, rundir.CHECKPOINT_DIR), max_to_keep=None)
 

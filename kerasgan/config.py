@@ -7,9 +7,11 @@ rebuild the run without repeating flags.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import re
 from typing import Any, Mapping
 
 from kerasgan.errors import ConfigError
@@ -32,11 +34,17 @@ D_NORMS = ("none", "spectral")
 
 # Values that fields added after a run was written take when its config.json lacks them: the
 # behaviour that run had, so an old run resumes as it trained (new runs get the dataclass default).
-LEGACY_VALUES: dict[str, Any] = {"g_ema": False, "epoch_work_share": 1.0}
+LEGACY_VALUES: dict[str, Any] = {"g_ema": False, "epoch_work_share": 1.0,
+                                 "conditional_attributes": ""}
 
 # Fields that decide what the weights in a checkpoint mean, or which data trained them.
 # A run directory whose config.json differs in any of these cannot be resumed with the new one.
-IDENTITY_FIELDS = ("image_size", "arch", "latent_dim", "channels", "d_norm", "dataset", "loss")
+IDENTITY_FIELDS = ("image_size", "arch", "latent_dim", "channels", "d_norm", "dataset", "loss",
+                   "conditional_attributes")
+
+# An attribute name as CelebA's list_attr_celeba spells them: letters, digits and underscores,
+# e.g. Smiling, Blond_Hair, 5_o_Clock_Shadow.
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
 
 
 def _field(default: Any, help_text: str) -> Any:
@@ -56,6 +64,10 @@ class TrainConfig:
                            "channels, halved per stage; 0 keeps the family's reference widths")
     d_norm: str = _field("none", "discriminator weight normalisation: none or spectral "
                          "(spectral normalisation, Miyato et al. 2018)")
+    conditional_attributes: str = _field("", "train G and D on the data's attributes, comma-"
+                                         "separated CelebA names (e.g. Smiling,Eyeglasses): G "
+                                         "draws faces with the attributes asked for; empty "
+                                         "for an unconditional GAN")
     # Optimisation.
     loss: str = _field("nonsaturating", "GAN loss: nonsaturating, lsgan, wgan-gp or hinge")
     batch_size: int = _field(128, "images per training step (global, across all replicas)")
@@ -132,6 +144,11 @@ class TrainConfig:
                                     "Keras' cache, else a download)")
 
     def __post_init__(self) -> None:
+        # One spelling per meaning ("Smiling, Male" is "Smiling,Male"), so that config.json and
+        # the identity check compare names, not spacing. Bad syntax is validate's to report.
+        with contextlib.suppress(ConfigError):
+            self.conditional_attributes = ",".join(
+                parse_attribute_names(self.conditional_attributes))
         self.validate()
 
     def validate(self) -> "TrainConfig":
@@ -186,6 +203,7 @@ class TrainConfig:
         _at_least("eval_every_epochs", self.eval_every_epochs, 0)
         _at_least("eval_num_samples", self.eval_num_samples, 2)
         parse_metrics(self.eval_metrics, "eval_metrics", TRAINING_EVAL_METRICS)
+        parse_attribute_names(self.conditional_attributes)
         return self
 
     @property
@@ -269,6 +287,29 @@ def parse_metrics(text: str, flag: str = "metrics",
         raise ConfigError(f"--{flag}={text} is not allowed: use one or more of "
                           f"{', '.join(choices)}, comma-separated")
     return tuple(dict.fromkeys(names))
+
+
+def parse_attribute_names(text: str) -> tuple[str, ...]:
+    """"Smiling,Eyeglasses" -> ("Smiling", "Eyeglasses"), in the order given (the order of the
+    label columns); () for "". Checks the syntax only (whether the data has these attributes is
+    the data source's to say); ConfigError naming --conditional_attributes otherwise."""
+    text = str(text)
+    if not text.strip():
+        return ()
+    names = [part.strip() for part in text.split(",")]
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    bad = [name for name in names if name and not _ATTRIBUTE_NAME.fullmatch(name)]
+    if not all(names):
+        problem = "a name is empty (two commas in a row, or one at an end)"
+    elif repeated:
+        problem = f"{', '.join(repeated)} named more than once"
+    elif bad:
+        problem = (f"{', '.join(repr(name) for name in bad)} is not an attribute name (letters, "
+                   "digits and underscores, as in Smiling, Blond_Hair, 5_o_Clock_Shadow)")
+    else:
+        return tuple(names)
+    raise ConfigError(f"--conditional_attributes={text} is not allowed: {problem}; use "
+                      "comma-separated names, e.g. Smiling,Eyeglasses")
 
 
 def parse_augment(text: str) -> tuple[str, ...]:

@@ -15,7 +15,9 @@ belong to G's current weights, and an average of them does not describe the acti
 averaged weights (flat, washed-out grids are the symptom). `refresh_batch_statistics` runs the
 averaged generator on a fixed batch of noise in training mode with momentum 0, so its inference
 statistics are exactly the batch statistics of its own activations: a pure function of the
-averaged weights and a fixed seed.
+averaged weights and a fixed seed. A conditional generator gets a fixed batch of labels with the
+noise, drawn from its attribute_frequencies (the data's shares) with a fixed seed, so that its
+statistics are those of natural label combinations.
 """
 
 from __future__ import annotations
@@ -26,9 +28,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# Noise vectors behind the recomputed batch-norm statistics (and their fixed numpy seed).
+from kerasgan import inference
+
+# Noise vectors behind the recomputed batch-norm statistics (and their fixed numpy seed), and
+# the seed of a conditional generator's labels for them.
 REFRESH_BATCH = 256
 REFRESH_SEED = 20_181_130
+REFRESH_LABEL_SEED = REFRESH_SEED + 1
 
 
 def ema_beta(batch_size, images_seen, halflife_kimg: float, rampup: float = 0.0):
@@ -88,6 +94,7 @@ class AveragedGenerator:
         for layer in batchnorm_layers(average):
             layer.momentum = 0.0
         self._noise = None
+        self._labels = None
         self._refresh_fn = None
 
     def update(self, batch_size, images_seen) -> None:
@@ -97,12 +104,23 @@ class AveragedGenerator:
 
     def refresh_batch_statistics(self) -> None:
         """Sets the average's batch-norm statistics to those of its own activations on a fixed
-        batch of REFRESH_BATCH noise vectors (a no-op for a generator without batch norm)."""
+        batch of REFRESH_BATCH noise vectors (a no-op for a generator without batch norm); a
+        conditional generator gets REFRESH_BATCH fixed labels drawn from its attribute
+        frequencies (seed REFRESH_LABEL_SEED) with them."""
         if not batchnorm_layers(self.model):
             return
         if self._refresh_fn is None:
             rng = np.random.default_rng(REFRESH_SEED)
             self._noise = tf.constant(rng.standard_normal(
                 (REFRESH_BATCH, self.model.latent_dim)).astype("float32"))
-            self._refresh_fn = tf.function(lambda z: self.model(z, training=True))
-        self._refresh_fn(self._noise)
+            if inference.attribute_names(self.model):
+                self._labels = tf.constant(inference.sample_labels(
+                    self.model.attribute_frequencies, REFRESH_BATCH, REFRESH_LABEL_SEED))
+                self._refresh_fn = tf.function(
+                    lambda z, labels: self.model((z, labels), training=True))
+            else:
+                self._refresh_fn = tf.function(lambda z: self.model(z, training=True))
+        if self._labels is None:
+            self._refresh_fn(self._noise)
+        else:
+            self._refresh_fn(self._noise, self._labels)

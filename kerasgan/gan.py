@@ -5,6 +5,11 @@ generator forward pass feeds both losses and both gradients, the cheapest correc
 `d_steps>1` (the usual WGAN-GP setting) the critic is updated d_steps times on the batch, each
 time on fresh noise, before one generator update.
 
+Conditional runs (--conditional_attributes): a group is (images, labels) instead of images, labels
+float32 [batch, k, A]; each step's fakes are drawn with that step's real labels, so D sees real and
+generated images with the same label distribution, and every D call (losses, gradient penalty, R1)
+gets the labels, while penalties and augmentation act on the images only.
+
 Execution (docs/speed.md): the step runs under any tf.distribute strategy, optionally XLA-compiled
 and in mixed precision, and `train_steps` runs several steps per compiled call.
 """
@@ -18,19 +23,31 @@ import numpy as np
 import tensorflow as tf
 
 from kerasgan import augment, distribute, ema, inference, losses, networks
-from kerasgan.config import TrainConfig, parse_augment, parse_augment_p
+from kerasgan.config import TrainConfig, parse_attribute_names, parse_augment, parse_augment_p
 from kerasgan.errors import ConfigError
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real_loss", "d_fake_loss", "d_real_acc", "d_fake_acc",
                 "g_acc", "d_real_prob", "d_fake_prob")
 # With --augment: E[sign(D(augmented real))], ADA's overfitting signal, and the probability used.
 AUGMENT_METRIC_NAMES = ("d_real_sign", "augment_p")
+# The fixed grid's labels come from their own stream, apart from the noise seeds.
+_LABEL_STREAM = 1
 
 
 def fixed_noise(config: TrainConfig, num: Optional[int] = None) -> np.ndarray:
     """The noise behind the per-epoch sample grid: a pure function of the seed, the same all run."""
     num = num or config.num_grid_samples
     return seeded_noise(range(num), config.latent_dim, offset=config.seed * 1_000_003)
+
+
+def fixed_labels(config: TrainConfig, frequencies, num: Optional[int] = None
+                 ) -> Optional[np.ndarray]:
+    """The labels behind the per-epoch grid of a conditional run, drawn from the attribute
+    frequencies with the run's seed (the same all run); None for an unconditional run."""
+    if not parse_attribute_names(config.conditional_attributes):
+        return None
+    return inference.sample_labels(frequencies, num or config.num_grid_samples,
+                                   seed=(config.seed, _LABEL_STREAM))
 
 
 def seeded_noise(seeds, latent_dim: int, offset: int = 0) -> np.ndarray:
@@ -47,12 +64,24 @@ class GAN:
     `_run_g`, so every loss and penalty sees the same D.
 
     Args:
-        config: the run's TrainConfig.
+        config: the run's TrainConfig; with conditional_attributes, G and D are conditional.
         strategy: a tf.distribute.Strategy; the default (no distribution) when None.
+        attribute_frequencies: a conditional run's share of training images with each attribute
+            (float [A], the data source's attribute_frequencies); G keeps them (generator.keras
+            too) and G's average draws its batch-norm labels from them. 0.5 each when None.
     """
 
-    def __init__(self, config: TrainConfig, strategy: Optional[tf.distribute.Strategy] = None):
+    def __init__(self, config: TrainConfig, strategy: Optional[tf.distribute.Strategy] = None,
+                 attribute_frequencies=None):
         self.config = config
+        self.attribute_names = parse_attribute_names(config.conditional_attributes)
+        if attribute_frequencies is None:
+            attribute_frequencies = (0.5,) * len(self.attribute_names)
+        self.attribute_frequencies = tuple(float(f) for f in attribute_frequencies)
+        if len(self.attribute_frequencies) != len(self.attribute_names):
+            raise ValueError(f"{len(self.attribute_frequencies)} attribute frequencies for the "
+                             f"{len(self.attribute_names)} attributes of --conditional_attributes="
+                             f"{config.conditional_attributes}")
         self.strategy = strategy or tf.distribute.get_strategy()
         replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % replicas:
@@ -66,10 +95,12 @@ class GAN:
         self.adaptive_augment = bool(self.augment_names) and fixed_p is None
         self.metric_names = METRIC_NAMES + (AUGMENT_METRIC_NAMES if self.augment_names else ())
         with self.strategy.scope():
-            self.generator, self.discriminator = _build_networks(config, self.precision)
+            self.generator, self.discriminator = _build_networks(
+                config, self.precision, self.attribute_frequencies)
             self.averaged = None
             if config.g_ema:
-                average = _build_networks(config, self.precision, generator_only=True)
+                average = _build_networks(config, self.precision, self.attribute_frequencies,
+                                          generator_only=True)
                 self.averaged = ema.AveragedGenerator(average, self.generator, config.g_ema_kimg,
                                                       config.g_ema_rampup)
             self.g_optimizer = keras.optimizers.Adam(config.g_lr, beta_1=config.beta1,
@@ -103,6 +134,10 @@ class GAN:
         self._steps_fn = tf.function(self._distributed_steps)
         self._d_fn = tf.function(lambda x: self.discriminator(x, training=False),
                                  reduce_retracing=True)
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.attribute_names)
 
     @property
     def inference_generator(self) -> keras.Model:
@@ -163,14 +198,19 @@ class GAN:
         return [v.value for model in (self.generator, self.discriminator) for v in model.variables
                 if v.path.endswith("seed_generator_state")]
 
-    def train_step(self, real_images) -> dict[str, tf.Tensor]:
-        """One D update (d_steps of them) and one G update on a batch; scalar metrics, replica-averaged."""
-        metrics = self.train_steps(tf.expand_dims(real_images, 1))
+    def train_step(self, real_images, labels=None) -> dict[str, tf.Tensor]:
+        """One D update (d_steps of them) and one G update on a batch (with its labels [batch, A]
+        in a conditional run); scalar metrics, replica-averaged."""
+        group = tf.expand_dims(real_images, 1)
+        if labels is not None:
+            group = (group, tf.expand_dims(labels, 1))
+        metrics = self.train_steps(group)
         del metrics["stop_votes"]
         return metrics
 
     def train_steps(self, group, stop: bool = False) -> dict[str, tf.Tensor]:
-        """Train steps on a group [batch, k, H, W, 3] (distribute.group_steps), one compiled call.
+        """Train steps on a group [batch, k, H, W, 3] (distribute.group_steps), one compiled call;
+        in a conditional run the group is (images [batch, k, H, W, 3], labels [batch, k, A]).
 
         Step i trains on group[:, i]. The metrics are the means over the k steps, so a NaN or Inf
         loss in any of them shows in the result; every step skips its own non-finite update.
@@ -178,11 +218,21 @@ class GAN:
         sums it over the replicas of every worker in the same all-reduced call, so all workers of
         a multi-worker run learn of one worker's signal at the same step and stop together.
         """
-        return self._steps_fn(group, tf.constant(bool(stop)))
+        labelled = isinstance(group, (tuple, list))
+        if labelled != self.conditional:
+            raise ValueError(
+                f"this GAN is conditional on {', '.join(self.attribute_names)}: train it on "
+                "(images, labels) groups" if self.conditional else
+                "this GAN is not conditional: train it on image groups, without labels")
+        return self._steps_fn(tuple(group) if labelled else group, tf.constant(bool(stop)))
 
     def last_batch(self, group):
-        """The last real batch of a group, first local replica's share: for D-output plots."""
-        return distribute.first_replica(self.strategy, group)[:, -1]
+        """The last real batch of a group, first local replica's share: for D-output plots;
+        (images, labels) for a conditional group."""
+        return tf.nest.map_structure(lambda x: x[:, -1], self._first_replica(group))
+
+    def _first_replica(self, group):
+        return tf.nest.map_structure(lambda x: distribute.first_replica(self.strategy, x), group)
 
     def _distributed_steps(self, group, stop):
         votes = self.strategy.reduce(
@@ -191,10 +241,11 @@ class GAN:
         return {**self._distributed_k_steps(group), "stop_votes": votes}
 
     def _distributed_k_steps(self, group):
-        if distribute.first_replica(self.strategy, group).shape[1] == 1:
+        images = tf.nest.flatten(self._first_replica(group))[0]
+        if images.shape[1] == 1:
             # k statically 1 (the default): a straight-line graph, no while loop.
             return self._distributed_step(group, 0)
-        num_steps = tf.shape(distribute.first_replica(self.strategy, group))[1]
+        num_steps = tf.shape(images)[1]
         totals = {name: tf.zeros([]) for name in self.metric_names}
         for i in tf.range(num_steps):
             metrics = self._distributed_step(group, i)
@@ -220,26 +271,34 @@ class GAN:
         return metrics
 
     def _replica_step_at(self, group, i):
-        return self._replica_step(group[:, i])
+        step = tf.nest.map_structure(lambda x: x[:, i], group)
+        return self._replica_step(*step) if isinstance(step, tuple) else self._replica_step(step)
 
-    def _replica_step(self, real):
+    def _replica_step(self, real, labels=None):
         if self.config.d_steps == 1:
-            return self._joint_update(real)
+            return self._joint_update(real, labels)
         for _ in range(self.config.d_steps):
-            d_metrics = self._discriminator_update(real)
-        return {**d_metrics, **self._generator_update(tf.shape(real)[0])}
+            d_metrics = self._discriminator_update(real, labels)
+        return {**d_metrics, **self._generator_update(tf.shape(real)[0], labels)}
 
     def _noise(self, batch):
         return self.noise.normal([batch, self.config.latent_dim])
 
-    def _run_g(self, z):
-        return self.generator(z, training=True)
+    def _run_g(self, z, labels=None):
+        """G in training mode; a conditional G draws the faces the labels ask for."""
+        return self.generator(z if labels is None else (z, labels), training=True)
 
-    def _run_d(self, images):
-        """D in training mode on images as D's updates see them: augmented when --augment is on."""
+    def _run_d(self, images, labels=None):
+        """D in training mode on images as D's updates see them: augmented when --augment is on
+        (the images only: an augmented face keeps its labels)."""
         if self.augment_names:
             images = augment.augment(images, self.augment_names, self.augment_p, self.noise)
-        return self.discriminator(images, training=True)
+        return self.discriminator(images if labels is None else (images, labels), training=True)
+
+    def _critic(self, labels):
+        """D as a function of the images alone, labels held fixed: what the penalties
+        differentiate."""
+        return self._run_d if labels is None else (lambda images: self._run_d(images, labels))
 
     def _scaled(self, loss, optimizer):
         """The loss each replica differentiates: its batch mean divided by the replica count, so
@@ -249,36 +308,37 @@ class GAN:
         loss = tf.cast(loss, tf.float32) / tf.cast(self.strategy.num_replicas_in_sync, tf.float32)
         return optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
 
-    def _d_loss(self, real, fake, real_logits, fake_logits):
+    def _d_loss(self, real, fake, real_logits, fake_logits, labels=None):
         d_real, d_fake = self.d_loss_fn(real_logits, fake_logits)
         d_loss = d_real + d_fake
         if self.config.loss == "wgan-gp":
             alpha = self.noise.uniform([tf.shape(real)[0], 1, 1, 1])
-            d_loss += self.config.gp_weight * losses.gradient_penalty(self._run_d, real, fake, alpha)
+            d_loss += self.config.gp_weight * losses.gradient_penalty(self._critic(labels), real,
+                                                                      fake, alpha)
         if self.config.r1_gamma > 0:
-            d_loss += self._lazy_r1(real)
+            d_loss += self._lazy_r1(real, labels)
         return d_loss, d_real, d_fake
 
-    def _lazy_r1(self, real):
+    def _lazy_r1(self, real, labels=None):
         """R1 every r1_interval steps with its weight times the interval (StyleGAN2's lazy
         regularisation: the same average penalty at a fraction of the cost), else 0."""
         interval = self.config.r1_interval
         weight = 0.5 * self.config.r1_gamma * interval
 
         def penalty():
-            return weight * losses.r1_penalty(self._run_d, real)
+            return weight * losses.r1_penalty(self._critic(labels), real)
 
         if interval == 1:
             return penalty()
         return tf.cond(self.step % interval == 0, penalty, lambda: tf.zeros([]))
 
-    def _joint_update(self, real):
+    def _joint_update(self, real, labels=None):
         z = self._noise(tf.shape(real)[0])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self._run_g(z)
-            real_logits = self._run_d(real)
-            fake_logits = self._run_d(fake)
-            d_loss, d_real, d_fake = self._d_loss(real, fake, real_logits, fake_logits)
+            fake = self._run_g(z, labels)
+            real_logits = self._run_d(real, labels)
+            fake_logits = self._run_d(fake, labels)
+            d_loss, d_real, d_fake = self._d_loss(real, fake, real_logits, fake_logits, labels)
             g_loss = self.g_loss_fn(fake_logits)
             d_scaled, g_scaled = self._scaled(d_loss, self._d_apply), self._scaled(g_loss, self._g_apply)
         d_grads = d_tape.gradient(d_scaled, self.discriminator.trainable_variables)
@@ -288,37 +348,42 @@ class GAN:
         return {**_d_metrics(d_loss, d_real, d_fake, real_logits, fake_logits),
                 **_g_metrics(g_loss, fake_logits)}
 
-    def _discriminator_update(self, real):
-        fake = self._run_g(self._noise(tf.shape(real)[0]))
+    def _discriminator_update(self, real, labels=None):
+        fake = self._run_g(self._noise(tf.shape(real)[0]), labels)
         with tf.GradientTape() as tape:
-            real_logits = self._run_d(real)
-            fake_logits = self._run_d(fake)
-            d_loss, d_real, d_fake = self._d_loss(real, fake, real_logits, fake_logits)
+            real_logits = self._run_d(real, labels)
+            fake_logits = self._run_d(fake, labels)
+            d_loss, d_real, d_fake = self._d_loss(real, fake, real_logits, fake_logits, labels)
             scaled = self._scaled(d_loss, self._d_apply)
         grads = tape.gradient(scaled, self.discriminator.trainable_variables)
         _apply_if_finite([d_loss], [(grads, self.discriminator, self._d_apply)])
         return _d_metrics(d_loss, d_real, d_fake, real_logits, fake_logits)
 
-    def _generator_update(self, batch):
+    def _generator_update(self, batch, labels=None):
         with tf.GradientTape() as tape:
-            fake_logits = self._run_d(self._run_g(self._noise(batch)))
+            fake_logits = self._run_d(self._run_g(self._noise(batch), labels), labels)
             g_loss = self.g_loss_fn(fake_logits)
             scaled = self._scaled(g_loss, self._g_apply)
         grads = tape.gradient(scaled, self.generator.trainable_variables)
         _apply_if_finite([g_loss], [(grads, self.generator, self._g_apply)])
         return _g_metrics(g_loss, fake_logits)
 
-    def generate(self, z, batch_size: int = 256) -> np.ndarray:
-        """Images in [-1, 1] for noise z from the inference generator (G's average when --g_ema
-        is on), in inference mode (inference.generate)."""
-        return inference.generate(self.inference_generator, z, batch_size)
+    def generate(self, z, labels=None, batch_size: int = 256) -> np.ndarray:
+        """Images in [-1, 1] for noise z (and, in a conditional run, labels [N, A]) from the
+        inference generator (G's average when --g_ema is on), in inference mode
+        (inference.generate)."""
+        return inference.generate(self.inference_generator, z, batch_size, labels=labels)
 
-    def d_probabilities(self, images) -> np.ndarray:
-        """D's probability that each image is real (inference mode)."""
-        return tf.sigmoid(tf.cast(self._d_fn(images), tf.float32)).numpy().ravel()
+    def d_probabilities(self, images, labels=None) -> np.ndarray:
+        """D's probability that each image is real (inference mode), judged with the labels
+        [N, A] in a conditional run."""
+        labels = inference.check_labels(self.attribute_names, labels, len(images))
+        inputs = images if labels is None else (images, labels)
+        return tf.sigmoid(tf.cast(self._d_fn(inputs), tf.float32)).numpy().ravel()
 
 
-def _build_networks(config: TrainConfig, precision: str, generator_only: bool = False):
+def _build_networks(config: TrainConfig, precision: str, attribute_frequencies=(),
+                    generator_only: bool = False):
     """G and D (or G alone) under the dtype policy `precision`; the global policy is left as it
     was. Their last layers (G's tanh, D's logit) are float32 in the network definitions, so losses
     stay float32."""
@@ -326,9 +391,13 @@ def _build_networks(config: TrainConfig, precision: str, generator_only: bool = 
     keras.config.set_dtype_policy(precision)
     try:
         if generator_only:
-            return networks.build_generator(config, name="generator_ema")
+            return networks.build_generator(config, name="generator_ema",
+                                            attribute_frequencies=attribute_frequencies)
+        names = parse_attribute_names(config.conditional_attributes)
         return networks.build_networks(config.image_size, config.latent_dim, config.arch,
-                                       config.sync_batchnorm, config.channels, config.d_norm)
+                                       config.sync_batchnorm, config.channels, config.d_norm,
+                                       attribute_names=names,
+                                       attribute_frequencies=attribute_frequencies)
     finally:
         keras.config.set_dtype_policy(previous)
 

@@ -4,8 +4,9 @@ A run directory is the run's identity (config.json first; resume, sample, evalua
 rebuild everything from what it holds). Every module that reads or writes one takes the names
 from here, so the layout is written down once:
 
-    RUN/config.json  checkpoints/  samples/epoch_NNNN.png  history.csv  plots/  tensorboard/
-        model_summary.txt  generator.keras  metrics.jsonl  kerasgan_stats/  generated/  .lock
+    RUN/config.json  attributes.json  checkpoints/  samples/epoch_NNNN.png  history.csv  plots/
+        tensorboard/  model_summary.txt  generator.keras  metrics.jsonl  kerasgan_stats/
+        generated/  .lock
         attribute_classifier.keras  attribute_classifier.json  (evaluate's attribute_accuracy)
 
 A low module: it imports only config, errors and fileio.
@@ -24,11 +25,12 @@ import socket
 import time
 from typing import Optional
 
-from kerasgan.config import TrainConfig
+from kerasgan.config import TrainConfig, parse_attribute_names
 from kerasgan.errors import ConfigError, RunError
 from kerasgan.fileio import write_atomic
 
 CONFIG_FILE = "config.json"
+ATTRIBUTES_FILE = "attributes.json"  # a conditional run's attribute names and their frequencies
 CHECKPOINT_DIR = "checkpoints"
 SAMPLES_DIR = "samples"
 HISTORY_FILE = "history.csv"
@@ -91,6 +93,45 @@ def read_config(workdir: str) -> TrainConfig:
             return TrainConfig.from_json(f.read())
     except (json.JSONDecodeError, ConfigError, TypeError) as error:
         raise RunError(f"{config_path} is not a valid kerasgan config: {error}") from error
+
+
+def write_attributes(workdir: str, names, frequencies) -> None:
+    """Writes RUN/attributes.json atomically: a conditional run's attribute names (in the order of
+    its label columns) and the share of its training images that have each."""
+    names, frequencies = [str(n) for n in names], [float(f) for f in frequencies]
+    if len(names) != len(frequencies):
+        raise ValueError(f"{len(frequencies)} frequencies for {len(names)} attributes")
+    write_atomic(os.path.join(workdir, ATTRIBUTES_FILE),
+                 json.dumps({"names": names, "frequencies": frequencies}, indent=2) + "\n")
+
+
+def has_attributes(workdir: str) -> bool:
+    """Whether workdir holds attributes.json (a conditional run does)."""
+    return os.path.isfile(os.path.join(workdir, ATTRIBUTES_FILE))
+
+
+def read_attributes(workdir: str, config: Optional[TrainConfig] = None
+                    ) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """(names, frequencies) of a conditional run; RunError when attributes.json is missing or
+    damaged, or, given the run's config, names other attributes than its conditional_attributes."""
+    attributes_path = os.path.join(workdir, ATTRIBUTES_FILE)
+    if not os.path.isfile(attributes_path):
+        raise RunError(f"{attributes_path} is missing: a conditional run keeps its attribute "
+                       "names and frequencies there (the trainer writes it when it starts)")
+    try:
+        with open(attributes_path, encoding="utf-8") as f:
+            stored = json.load(f)
+        names = tuple(str(n) for n in stored["names"])
+        frequencies = tuple(float(f) for f in stored["frequencies"])
+        if len(names) != len(frequencies) or not all(0.0 <= f <= 1.0 for f in frequencies):
+            raise ValueError("one frequency in [0, 1] per name is needed")
+    except (ValueError, KeyError, TypeError) as error:  # JSONDecodeError is a ValueError
+        raise RunError(f"{attributes_path} is not a valid attributes file: {error}") from error
+    if config is not None and names != parse_attribute_names(config.conditional_attributes):
+        raise RunError(f"{attributes_path} names {','.join(names) or 'no attributes'}, but the "
+                       f"run's config.json has conditional_attributes="
+                       f"{config.conditional_attributes}")
+    return names, frequencies
 
 
 def check_compatible(config: TrainConfig, workdir: str) -> None:

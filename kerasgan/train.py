@@ -15,6 +15,7 @@ from kerasgan import cli
 from kerasgan.config import make_config
 
 cli.define_config_flags()
+flags.adopt_module_key_flags(cli)  # --help lists the TrainConfig flags, not only --overwrite
 flags.DEFINE_bool("overwrite", False, "move an existing run directory aside and start afresh")
 FLAGS = flags.FLAGS
 

@@ -6,6 +6,11 @@ checkpoints, samples, history, plots, TensorBoard events and the exported genera
 again on the same directory resumes where the last run stopped. A start that fails (no data, a
 bad setting) leaves nothing behind: the directory is written only once the data has opened and
 the networks are built, and an existing run is left as it was.
+
+A conditional run (--conditional_attributes) checks the names against the data source, trains on
+its (images, labels) batches, keeps the names and the data's attribute frequencies in
+attributes.json (a resumed run keeps the frequencies it started with) and draws its fixed-noise
+grid with labels drawn once from those frequencies.
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ import tensorflow as tf
 from tqdm import tqdm  # text bars everywhere: tqdm.auto needs ipywidgets in notebooks
 
 from kerasgan import checkpointing, data, distribute, evaluate_lib, monitoring, plots, rundir
-from kerasgan.config import PRESETS, TrainConfig, make_config
+from kerasgan.config import PRESETS, TrainConfig, make_config, parse_attribute_names
 from kerasgan.errors import ConfigError, DataError, RunError
-from kerasgan.gan import GAN, fixed_noise
+from kerasgan.gan import GAN, fixed_labels, fixed_noise
 from kerasgan.interrupts import GracefulStop
 
 
@@ -69,11 +74,30 @@ def resolve_config(preset: str = "", overrides: Optional[dict[str, Any]] = None,
     return TrainConfig.from_dict(values)
 
 
-def _write_config(config: TrainConfig, workdir: str) -> None:
+def _write_config(config: TrainConfig, workdir: str, gan: GAN) -> None:
+    """config.json, and a conditional run's attributes.json."""
     try:
         rundir.write_config(config, workdir)
+        if gan.conditional:
+            rundir.write_attributes(workdir, gan.attribute_names, gan.attribute_frequencies)
     except OSError as error:
         raise RunError(f"cannot write the run directory {workdir}: {error.strerror}") from error
+
+
+def _attribute_frequencies(config: TrainConfig, source, run_dir: str, overwrite: bool):
+    """A conditional run's attribute frequencies (None for an unconditional one), its names
+    checked against the data source first (DataError naming the valid ones). A resumed run keeps
+    the frequencies it started with (attributes.json); a new one takes the source's."""
+    names = parse_attribute_names(config.conditional_attributes)
+    if not names:
+        return None
+    if config.eval_every_epochs:
+        raise ConfigError("--eval_every_epochs is not available with --conditional_attributes "
+                          "yet: evaluate the run afterwards with python -m kerasgan.evaluate")
+    source.check_attributes(names)
+    if not overwrite and rundir.has_attributes(run_dir):
+        return rundir.read_attributes(run_dir, config)[1]
+    return source.attribute_frequencies(names)
 
 
 def _check_free_space(gan: GAN, workdir: str, max_to_keep: int) -> None:
@@ -117,7 +141,8 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
     source = data.open_source(config)
     print(source.report())
     steps_per_epoch = _steps_per_epoch(config, source.num_examples)
-    gan = GAN(config, strategy)
+    gan = GAN(config, strategy,
+              attribute_frequencies=_attribute_frequencies(config, source, run_dir, overwrite))
     _check_free_space(gan, workdir, config.max_to_keep)
     if overwrite and rundir.has_config(workdir):
         lock.move_aside() if lock is not None else rundir.move_aside(workdir)
@@ -127,7 +152,7 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
     # Every worker resumes from the chief's checkpoints.
     restored = (checkpoint if workdir == run_dir
                 else checkpointing.RunCheckpoint(gan, run_dir)).restore_latest()
-    _write_config(config, workdir)
+    _write_config(config, workdir, gan)
     # The checkpoint holds the old learning rates; a resumed run must train with the ones asked
     # for now (lowering them is the first remedy for a diverged run).
     gan.g_optimizer.learning_rate = config.g_lr
@@ -203,6 +228,7 @@ class _Loop:
             self.collapse.first_diversity = monitoring.sample_diversity(
                 plots.load_grid_tiles(first_grid))
         self.fixed_noise = fixed_noise(config)
+        self.fixed_labels = fixed_labels(config, gan.attribute_frequencies)  # None: unconditional
         self.last_save = clock()
         self.bad_steps = 0
         self.skipped_steps = 0
@@ -264,7 +290,7 @@ class _Loop:
         """Trains the rest of one epoch; False when the run must stop first (a stop signal)."""
         config, gan = self.config, self.gan
         start_batch = int(gan.batch_in_epoch)
-        dataset = self.source.dataset(config.batch_size, epoch=epoch, start_batch=start_batch)
+        dataset = self._dataset(epoch, start_batch)
         dataset = dataset.take(self.steps_per_epoch - start_batch)
         # k steps per call, the global batch split across replicas.
         dataset = distribute.distribute_dataset(
@@ -294,6 +320,13 @@ class _Loop:
                 if self._checkpoint_due(step):
                     self._save()
         return not self._must_stop(stop) or int(gan.batch_in_epoch) == self.steps_per_epoch
+
+    def _dataset(self, epoch: int, start_batch: int) -> tf.data.Dataset:
+        """The epoch's batches from start_batch on: images, or (images, labels) when conditional."""
+        names = self.gan.attribute_names
+        extra = {"attributes": names} if names else {}
+        return self.source.dataset(self.config.batch_size, epoch=epoch, start_batch=start_batch,
+                                   **extra)
 
     def _checkpoint_due(self, step: int, epoch_end: bool = False) -> bool:
         """Every --checkpoint_every_steps steps or --checkpoint_every_minutes since the last save,
@@ -372,12 +405,14 @@ class _Loop:
         checkpoint_path = self._save()
         if results:
             evaluate_lib.append_results(workdir, results, step, epoch + 1, checkpoint_path)
-        samples = gan.generate(self.fixed_noise)
+        samples = gan.generate(self.fixed_noise, self.fixed_labels)
         plots.save_image_grid(samples, rundir.sample_grid_path(workdir, epoch + 1))
         self.summaries.image(step, "fixed_noise_samples", samples)
         if self.last_batch is not None:
-            real_probs = gan.d_probabilities(gan.last_batch(self.last_batch))
-            fake_probs = gan.d_probabilities(samples)
+            real = gan.last_batch(self.last_batch)
+            real_probs = (gan.d_probabilities(*real) if gan.conditional
+                          else gan.d_probabilities(real))
+            fake_probs = gan.d_probabilities(samples, self.fixed_labels)
             self.summaries.histogram(step, "d_output/real", real_probs)
             self.summaries.histogram(step, "d_output/fake", fake_probs)
             plots.save_d_outputs(real_probs, fake_probs, epoch + 1, workdir)

@@ -27,11 +27,26 @@ def _one_line_error(proc, *fragments):
     ("--epochs=0", ("--epochs=0", "greater than 0")),
     ("--batch_size=-1", ("--batch_size=-1", "greater than 0")),
     ("--preset=huge", ("--preset=huge", "seed128, dcgan64, keras32")),
+    ("--conditional_attributes=Smiling,,Male", ("--conditional_attributes=Smiling,,Male",
+                                                "a name is empty")),
 ])
 def test_train_rejects_a_bad_flag_in_one_line(cli, tmp_path, flag, fragments):
     proc = cli("kerasgan.train", "--dataset=synthetic", f"--workdir={tmp_path / 'run'}", flag)
     _one_line_error(proc, *fragments)
     assert not (tmp_path / "run").exists()
+
+
+def test_train_help_lists_every_config_flag(cli):
+    import dataclasses
+
+    from kerasgan.config import TrainConfig
+    proc = cli("kerasgan.train", "--help")  # absl's --help exits 1 after printing
+    assert "Traceback" not in proc.stderr
+    listed = {line.split(":")[0].strip().replace("[no]", "") for line in proc.stdout.splitlines()
+              if line.startswith("  --")}
+    wanted = {f"--{field.name}" for field in dataclasses.fields(TrainConfig)} | {"--overwrite"}
+    assert wanted <= listed
+    assert "--conditional_attributes: train G and D on the data's attributes" in proc.stdout
 
 
 def test_train_rejects_a_non_numeric_flag(cli, tmp_path):

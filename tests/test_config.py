@@ -89,6 +89,7 @@ def test_a_config_json_from_before_a_field_existed_reads_as_the_run_it_was():
         del values[name]
     old = config_lib.TrainConfig.from_json(json.dumps(values))
     assert old.g_ema is False and old.epoch_work_share == 1.0
+    assert old.conditional_attributes == ""  # runs from before conditioning were unconditional
     assert config_lib.TrainConfig().g_ema is True  # new runs average G
 
 
@@ -113,3 +114,48 @@ def test_a_config_json_from_before_checkpoint_every_minutes_still_loads():
     values = config_lib.TrainConfig().to_dict()
     del values["checkpoint_every_minutes"]
     assert config_lib.TrainConfig.from_json(json.dumps(values)).checkpoint_every_minutes == 10.0
+
+
+# CelebA's 40 attribute names, as list_attr_celeba.txt's header spells them.
+CELEBA_ATTRIBUTES = (
+    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose "
+    "Black_Hair Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee "
+    "Gray_Hair Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes "
+    "No_Beard Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling "
+    "Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace "
+    "Wearing_Necktie Young").split()
+
+
+def test_attribute_names_are_parsed_in_the_order_given():
+    assert config_lib.parse_attribute_names("Smiling,Eyeglasses") == ("Smiling", "Eyeglasses")
+    assert config_lib.parse_attribute_names(" Male , Smiling ") == ("Male", "Smiling")
+    assert config_lib.parse_attribute_names("") == config_lib.parse_attribute_names(" ") == ()
+    assert config_lib.parse_attribute_names(",".join(CELEBA_ATTRIBUTES)) == tuple(CELEBA_ATTRIBUTES)
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("Smiling,,Male", "a name is empty (two commas in a row, or one at an end)"),
+    ("Smiling,", "a name is empty"),
+    ("Smiling,Male,Smiling", "Smiling named more than once"),
+    ("Smiling;Male", "'Smiling;Male' is not an attribute name (letters, digits and underscores"),
+    ("Blond Hair", "'Blond Hair' is not an attribute name"),
+    ("_Smiling", "'_Smiling' is not an attribute name"),
+])
+def test_bad_attribute_lists_are_refused_in_one_line(text, problem):
+    with pytest.raises(ConfigError) as error:
+        config_lib.make_config(conditional_attributes=text)
+    message = str(error.value)
+    assert message.startswith(f"--conditional_attributes={text} is not allowed: {problem}")
+    assert message.endswith("use comma-separated names, e.g. Smiling,Eyeglasses")
+    assert "\n" not in message
+
+
+def test_conditional_attributes_are_stored_in_one_spelling_and_decide_the_model():
+    config = config_lib.make_config(conditional_attributes=" Smiling , Male")
+    assert config.conditional_attributes == "Smiling,Male"
+    assert config_lib.TrainConfig.from_json(config.to_json()) == config
+    assert "conditional_attributes" in config_lib.IDENTITY_FIELDS
+    assert config.identity_diff(config.replace(conditional_attributes="Male,Smiling")) == {
+        "conditional_attributes": ("Smiling,Male", "Male,Smiling")}
+    assert config.identity_diff(config.replace(conditional_attributes="Smiling, Male")) == {}
+    assert config_lib.TrainConfig().conditional_attributes == ""

@@ -196,9 +196,10 @@ def _env():
     return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT, CUDA_VISIBLE_DEVICES="")
 
 
-def test_mirrored_over_two_cpus_equals_one_device_and_agrees_to_skip_nan():
+@pytest.mark.parametrize("mode", ["unconditional", "conditional"])
+def test_mirrored_over_two_cpus_equals_one_device_and_agrees_to_skip_nan(mode):
     done = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "_mirrored_check.py"),
-                           "dcgan"], capture_output=True, text=True, env=_env(), timeout=240)
+                           "dcgan", mode], capture_output=True, text=True, env=_env(), timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["replicas"] == 2

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import checkpointing, ema, gan as gan_lib, networks, rundir, train_lib
+from kerasgan import checkpointing, ema, gan as gan_lib, inference, networks, rundir, train_lib
 from kerasgan.config import TrainConfig
 
 
@@ -135,3 +135,22 @@ def test_the_average_changes_nothing_in_training():
     for off, on in zip(runs[0][0], runs[1][0]):
         np.testing.assert_array_equal(off, on)
     assert runs[0][1] == runs[1][1]
+
+
+def test_a_conditional_averages_statistics_come_from_fixed_labels_of_the_data_frequencies():
+    config = _config(conditional_attributes="Smiling,Male")
+    frequencies = (0.8, 0.25)
+    generator = networks.build_generator(config, attribute_frequencies=frequencies)
+    average = networks.build_generator(config, name="average", attribute_frequencies=frequencies)
+    averaged = ema.AveragedGenerator(average, generator, halflife_kimg=1.0, rampup=0.0)
+    for variable in average.trainable_variables:
+        variable.assign(variable * 1.5 + 0.1)
+    averaged.refresh_batch_statistics()
+    z, labels = averaged._noise, averaged._labels
+    np.testing.assert_array_equal(labels.numpy(), inference.sample_labels(
+        frequencies, ema.REFRESH_BATCH, ema.REFRESH_LABEL_SEED))
+    assert abs(float(np.mean(labels[:, 0])) - 0.8) < 0.1
+    assert abs(float(np.mean(labels[:, 1])) - 0.25) < 0.1
+    inference_mode = average((z, labels), training=False).numpy()
+    batch_stats = average((z, labels), training=True).numpy()
+    np.testing.assert_allclose(inference_mode, batch_stats, atol=2e-3)

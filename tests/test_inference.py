@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from kerasgan import evaluate_lib, inference, networks, sample_lib
+from kerasgan.errors import ConfigError
 from kerasgan.gan import GAN, seeded_noise
 
 
@@ -62,3 +63,52 @@ def test_empty_noise_or_batch_size_zero_is_refused(generator):
         inference.generate(generator, np.zeros((0, 8)))
     with pytest.raises(ValueError, match="batch_size > 0"):
         inference.generate(generator, np.zeros((2, 8)), batch_size=0)
+
+
+# Conditional generators: labels float32 [N, A] of 0/1.
+
+NAMES = ("Smiling", "Male")
+
+
+@pytest.fixture(scope="module")
+def conditional_generator():
+    return networks.build_networks(16, 8, "dcgan", attribute_names=NAMES,
+                                   attribute_frequencies=(0.7, 0.2))[0]
+
+
+def test_sampled_labels_follow_the_frequencies_and_the_seed():
+    labels = inference.sample_labels([0.7, 0.2, 0.0, 1.0], 20_000, seed=5)
+    assert labels.shape == (20_000, 4) and labels.dtype == np.float32
+    assert set(np.unique(labels)) <= {0.0, 1.0}
+    # Binomial standard error at 20,000 draws is under 0.004: 0.015 is four of them.
+    np.testing.assert_allclose(labels.mean(axis=0), [0.7, 0.2, 0.0, 1.0], atol=0.015)
+    np.testing.assert_array_equal(inference.sample_labels([0.7, 0.2, 0.0, 1.0], 10, seed=5),
+                                  labels[:10])  # a shorter draw is the start of a longer one
+    assert not np.array_equal(inference.sample_labels([0.5] * 4, 64, seed=6),
+                              inference.sample_labels([0.5] * 4, 64, seed=7))
+
+
+def test_conditional_output_is_the_inference_mode_call_on_z_and_labels(conditional_generator):
+    z = seeded_noise(range(5), 8)
+    labels = inference.sample_labels((0.7, 0.2), 5, seed=0)
+    expected = conditional_generator((z, labels), training=False).numpy()
+    got = inference.generate(conditional_generator, z, batch_size=2, labels=labels)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    inference.generate(conditional_generator, z[:3], batch_size=64, labels=labels[:3])
+    assert inference.compiled_generator(
+        conditional_generator).experimental_get_tracing_count() == 1
+
+
+def test_labels_are_required_by_a_conditional_generator_and_refused_by_others(
+        conditional_generator, generator):
+    z = np.zeros((3, 8), "float32")
+    with pytest.raises(ConfigError, match=r"^this generator is conditional on Smiling, Male: "
+                                          r"give labels, one row of 2 0/1 values per noise "
+                                          r"vector$"):
+        inference.generate(conditional_generator, z)
+    with pytest.raises(ConfigError, match=r"^labels of shape \(3, 1\) do not fit 3 noise vectors "
+                                          r"and the 2 attributes \(Smiling, Male\): use \[3, 2\]$"):
+        inference.generate(conditional_generator, z, labels=np.zeros((3, 1)))
+    with pytest.raises(ConfigError, match=r"^this generator is not conditional: it takes no "
+                                          r"attribute labels$"):
+        inference.generate(generator, z, labels=np.zeros((3, 2)))

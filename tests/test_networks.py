@@ -106,3 +106,133 @@ def test_get_config_round_trips_channels_and_norm():
     assert networks.Generator.from_config(generator.get_config()).channels == 32
     rebuilt = networks.Discriminator.from_config(discriminator.get_config())
     assert rebuilt.norm == "spectral" and rebuilt.channels == 32
+
+
+# Conditional networks (attribute_names): G on (z, labels), D a projection discriminator.
+
+NAMES = ("Smiling", "Male", "Blond_Hair")
+
+
+def _conditional(arch, d_norm="none", size=16):
+    return networks.build_networks(size, 8, arch, channels=16, d_norm=d_norm,
+                                   attribute_names=NAMES, attribute_frequencies=(0.5, 0.4, 0.1))
+
+
+def _inputs(batch=4, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((batch, 8)).astype("float32")
+    labels = (rng.random((batch, len(NAMES))) < 0.5).astype("float32")
+    return z, labels
+
+
+@pytest.mark.parametrize("arch,d_norm", [("seed", "none"), ("dcgan", "none"),
+                                         ("seed", "spectral"), ("dcgan", "spectral")])
+def test_conditional_networks_give_images_and_one_float32_logit(arch, d_norm):
+    generator, discriminator = _conditional(arch, d_norm)
+    z, labels = _inputs()
+    images = generator((z, labels))
+    logits = discriminator((images, labels))
+    assert images.shape == (4, 16, 16, 3) and images.dtype == "float32"
+    assert -1.0 <= float(np.min(images)) and float(np.max(images)) <= 1.0
+    assert logits.shape == (4, 1) and logits.dtype == "float32"
+
+
+@pytest.mark.parametrize("arch", ["seed", "dcgan"])
+def test_the_labels_change_gs_images_and_ds_judgement(arch):
+    generator, discriminator = _conditional(arch)
+    z, labels = _inputs()
+    images = generator((z, labels)).numpy()
+    other = 1.0 - labels
+    # dcgan's N(0, 0.02) weights draw faint images at first: compare with their own scale.
+    assert np.abs(generator((z, other)).numpy() - images).mean() > 0.1 * np.abs(images).mean()
+    logits = discriminator((images, labels)).numpy()
+    assert np.abs(discriminator((images, other)).numpy() - logits).min() > 0.01 * np.abs(
+        logits).mean()
+
+
+def test_g_concatenates_an_embedding_of_the_signed_labels_to_z():
+    generator, _ = _conditional("dcgan")
+    z, labels = _inputs()
+    embedding = generator.label_embedding.kernel.numpy()  # [A, latent_dim]
+    assert embedding.shape == (len(NAMES), 8)
+    expected = generator.net(np.concatenate([z, (2 * labels - 1) @ embedding], axis=1)).numpy()
+    np.testing.assert_allclose(generator((z, labels)).numpy(), expected, atol=1e-6)
+
+
+def test_d_is_a_projection_discriminator():
+    # logit = psi(phi(x)) + <V (2y - 1), phi(x)>, computed here from the layers' own weights.
+    _, discriminator = _conditional("dcgan")
+    images = np.random.default_rng(3).uniform(-1, 1, (4, 16, 16, 3)).astype("float32")
+    _, labels = _inputs()
+    features = discriminator.net(images).numpy()  # phi(x): the flattened last feature map
+    assert features.shape == (4, 4 * 4 * 16)
+    psi = features @ discriminator.logit.kernel.numpy() + discriminator.logit.bias.numpy()
+    projection = np.sum(((2 * labels - 1) @ discriminator.projection.kernel.numpy()) * features,
+                        axis=1, keepdims=True)
+    np.testing.assert_allclose(discriminator((images, labels)).numpy(), psi + projection,
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_spectral_norm_covers_the_projection_embedding():
+    _, discriminator = _conditional("dcgan", d_norm="spectral")
+    projection = discriminator.projection
+    assert isinstance(projection, keras.layers.SpectralNormalization)
+    projection.kernel.assign(projection.kernel * 10.0)
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 3)).astype("float32")
+    _, labels = _inputs()
+    for _ in range(30):
+        discriminator((images, labels), training=True)
+    kernel = projection.kernel.numpy()
+    assert np.linalg.svd(kernel, compute_uv=False)[0] == pytest.approx(1.0, abs=0.05)
+
+
+def test_conditional_configs_round_trip_and_unconditional_ones_stay_as_they_were():
+    generator, discriminator = _conditional("dcgan", d_norm="spectral")
+    rebuilt = networks.Generator.from_config(generator.get_config())
+    assert rebuilt.attribute_names == NAMES and rebuilt.attribute_frequencies == (0.5, 0.4, 0.1)
+    assert networks.Discriminator.from_config(discriminator.get_config()).attribute_names == NAMES
+    plain_g, plain_d = networks.build_networks(16, 8, "dcgan")
+    assert "attribute_names" not in plain_g.get_config()
+    assert "attribute_names" not in plain_d.get_config()
+    assert plain_g.attribute_names == () and plain_g.attribute_frequencies == ()
+
+
+def test_a_conditional_generator_without_frequencies_takes_half_for_each():
+    generator = networks.Generator(image_size=16, latent_dim=8, arch="dcgan",
+                                   attribute_names=["Smiling", "Male"])
+    assert generator.attribute_frequencies == (0.5, 0.5)
+
+
+def test_keras_file_round_trip_of_a_conditional_generator(tmp_path):
+    generator, _ = _conditional("seed")
+    z, labels = _inputs(batch=5, seed=4)
+    path = str(tmp_path / "generator.keras")
+    generator.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    assert type(loaded) is networks.Generator
+    assert loaded.attribute_names == NAMES and loaded.attribute_frequencies == (0.5, 0.4, 0.1)
+    np.testing.assert_allclose(loaded((z, labels)).numpy(), generator((z, labels)).numpy(),
+                               atol=1e-6)
+
+
+def test_conditional_layers_are_listed_in_blocks():
+    generator, discriminator = _conditional("dcgan")
+    assert generator.blocks[0] is generator.label_embedding
+    assert generator.blocks[1:] == generator.net.layers
+    assert discriminator.blocks[-2:] == [discriminator.logit, discriminator.projection]
+    assert type(discriminator.net.layers[-1]).__name__ == "Flatten"
+
+
+def test_bad_conditional_inputs_are_refused():
+    # Keras wraps errors raised in call() with its own context; the line of ours is in there.
+    generator, discriminator = _conditional("dcgan")
+    z, labels = _inputs()
+    with pytest.raises(ValueError, match=r"labels have 2 columns; this network is conditioned "
+                                         r"on 3 attributes \(Smiling, Male, Blond_Hair\)"):
+        generator((z, labels[:, :2]))
+    with pytest.raises(ValueError, match=r"is called on \(images, labels\), labels \[batch, 3\]"):
+        discriminator(np.zeros((4, 16, 16, 3), "float32"))
+    with pytest.raises(ValueError, match=r"attribute_frequencies must be 3 shares in \[0, 1\]"):
+        networks.Generator(image_size=16, attribute_names=NAMES, attribute_frequencies=(0.5,))
+    with pytest.raises(ValueError, match="not the string 'Smiling'"):
+        networks.Discriminator(image_size=16, attribute_names="Smiling")

@@ -165,3 +165,20 @@ def test_a_refused_setting_of_a_new_run_leaves_no_directory(tmp_path, tiny_confi
     with pytest.raises(ConfigError, match="steps_per_epoch"):
         train_lib.train_and_evaluate(tiny_config.replace(steps_per_epoch=99))
     assert os.listdir(tmp_path) == []
+
+
+def test_attributes_json_round_trips_and_a_damaged_one_is_one_line(tmp_path):
+    workdir = str(tmp_path)
+    assert not rundir.has_attributes(workdir)
+    rundir.write_attributes(workdir, ("Smiling", "Male"), [0.48, 0.42])
+    assert rundir.has_attributes(workdir)
+    assert rundir.read_attributes(workdir) == (("Smiling", "Male"), (0.48, 0.42))
+    for content in ('{"names": ["Smiling"], "frequencies": [0.5, 0.5]}',
+                    '{"names": ["Smiling"], "frequencies": [1.5]}', '{"names": ["Smiling"]}',
+                    "not json"):
+        with open(os.path.join(workdir, rundir.ATTRIBUTES_FILE), "w") as f:
+            f.write(content)
+        with pytest.raises(RunError, match=r"attributes.json is not a valid attributes file: ") \
+                as error:
+            rundir.read_attributes(workdir)
+        assert "\n" not in str(error.value)

@@ -31,6 +31,65 @@ def test_one_train_step_gives_finite_metrics_and_moves_both_networks(tiny_config
     assert int(gan.step) == 1
 
 
+# One unconditional step's outputs, computed on the code before conditional networks existed
+# (commit e65dc3c) with the same configs and seeds: an unconditional run must be unchanged by them.
+# Sums of the float variables of G and D (and of their squares) before and after the step, the
+# inference generator's images for 4 fixed noise vectors (sum, sum of |x|), D's probabilities on
+# the batch, and the checkpoint's variable keys (count, sha256 of the sorted keys).
+BEFORE_CONDITIONING = {
+    "dcgan_sn_hinge_r1_augment": dict(
+        changes=dict(arch="dcgan", channels=16, d_norm="spectral", loss="hinge",
+                     augment="color,translation", augment_p="0.5", r1_gamma=1.0, r1_interval=1),
+        init=(96.7659893647342, 99.96702641389206), after=(92.57389670326256, 107.28567560849018),
+        samples=(-5.015209197998047, 279.32952880859375), d_prob=4.5265607833862305,
+        keys=(76, "bbce1acc28f110e2"),
+        metrics=dict(d_loss=2.493732, g_loss=-0.2257305, d_real_loss=0.4966492,
+                     d_fake_loss=1.2257304, d_real_acc=0.75, d_fake_acc=0.375, g_acc=0.625,
+                     d_real_prob=0.6517912, d_fake_prob=0.5535625, d_real_sign=0.5,
+                     augment_p=0.5)),
+    "seed_wgangp_2dsteps": dict(
+        changes=dict(arch="seed", channels=16, loss="wgan-gp", d_steps=2),
+        init=(61.759633891284466, 108.29093653625958), after=(53.706219142026384, 94.0505348874979),
+        samples=(-203.78244018554688, 1510.6204833984375), d_prob=4.174715042114258,
+        keys=(62, "e02c6b353d635060"),
+        metrics=dict(d_loss=1.5855354, g_loss=-0.1609918, d_real_loss=-0.0300508,
+                     d_fake_loss=0.1113636, d_real_acc=0.25, d_fake_acc=0.5, g_acc=0.75,
+                     d_real_prob=0.5064147, d_fake_prob=0.5271597)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BEFORE_CONDITIONING))
+def test_an_unconditional_step_is_what_it_was_before_conditioning(name, tmp_path):
+    import hashlib
+
+    from kerasgan import config as config_lib
+    want = BEFORE_CONDITIONING[name]
+    config = config_lib.make_config(image_size=16, latent_dim=8, batch_size=8, seed=3,
+                                    **want["changes"])
+    gan = gan_lib.GAN(config)
+
+    def checksums():
+        values = [np.asarray(v.numpy(), np.float64)
+                  for v in gan.generator.variables + gan.discriminator.variables
+                  if "float" in str(v.dtype)]
+        return sum(v.sum() for v in values), sum((v ** 2).sum() for v in values)
+
+    np.testing.assert_allclose(checksums(), want["init"], rtol=1e-6)  # the same initial weights
+    images = np.random.default_rng(5).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    metrics = {k: float(v) for k, v in gan.train_step(images).items()}
+    assert set(metrics) == set(want["metrics"])
+    for key, value in want["metrics"].items():
+        assert metrics[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
+    np.testing.assert_allclose(checksums(), want["after"], rtol=1e-4)
+    samples = gan.generate(gan_lib.fixed_noise(config, 4))
+    np.testing.assert_allclose((samples.sum(), np.abs(samples).sum()), want["samples"],
+                               rtol=1e-4, atol=1e-3)
+    assert float(gan.d_probabilities(images).sum()) == pytest.approx(want["d_prob"], rel=1e-4)
+    path = tf.train.Checkpoint(**gan.checkpoint_items()).write(str(tmp_path / "ckpt"))
+    keys = sorted(key for key, _ in tf.train.list_variables(path))
+    assert (len(keys), hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]) == want["keys"]
+
+
 def test_wgan_gp_with_several_critic_steps_updates_the_critic_each_time(tiny_config):
     gan = gan_lib.GAN(tiny_config.replace(loss="wgan-gp", d_steps=3))
     images = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
