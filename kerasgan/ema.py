@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasgan import inference
+from kerasgan.labels import draw_labels
 
 # Noise vectors behind the recomputed batch-norm statistics (and their fixed numpy seed), and
 # the seed of a conditional generator's labels for them.
@@ -106,7 +107,7 @@ class AveragedGenerator:
         """Sets the average's batch-norm statistics to those of its own activations on a fixed
         batch of REFRESH_BATCH noise vectors (a no-op for a generator without batch norm); a
         conditional generator gets REFRESH_BATCH fixed labels drawn from its attribute
-        frequencies (seed REFRESH_LABEL_SEED) with them."""
+        frequencies (labels.draw_labels, seeds from REFRESH_LABEL_SEED) with them."""
         if not batchnorm_layers(self.model):
             return
         if self._refresh_fn is None:
@@ -114,8 +115,9 @@ class AveragedGenerator:
             self._noise = tf.constant(rng.standard_normal(
                 (REFRESH_BATCH, self.model.latent_dim)).astype("float32"))
             if inference.attribute_names(self.model):
-                self._labels = tf.constant(inference.sample_labels(
-                    self.model.attribute_frequencies, REFRESH_BATCH, REFRESH_LABEL_SEED))
+                self._labels = tf.constant(draw_labels(
+                    self.model.attribute_frequencies,
+                    range(REFRESH_LABEL_SEED, REFRESH_LABEL_SEED + REFRESH_BATCH)))
                 self._refresh_fn = tf.function(
                     lambda z, labels: self.model((z, labels), training=True))
             else:

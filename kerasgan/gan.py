@@ -25,13 +25,13 @@ import tensorflow as tf
 from kerasgan import augment, distribute, ema, inference, losses, networks
 from kerasgan.config import TrainConfig, parse_attribute_names, parse_augment, parse_augment_p
 from kerasgan.errors import ConfigError
+from kerasgan.labels import draw_labels
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real_loss", "d_fake_loss", "d_real_acc", "d_fake_acc",
                 "g_acc", "d_real_prob", "d_fake_prob")
 # With --augment: E[sign(D(augmented real))], ADA's overfitting signal, and the probability used.
 AUGMENT_METRIC_NAMES = ("d_real_sign", "augment_p")
 # The fixed grid's labels come from their own stream, apart from the noise seeds.
-_LABEL_STREAM = 1
 
 
 def fixed_noise(config: TrainConfig, num: Optional[int] = None) -> np.ndarray:
@@ -42,12 +42,13 @@ def fixed_noise(config: TrainConfig, num: Optional[int] = None) -> np.ndarray:
 
 def fixed_labels(config: TrainConfig, frequencies, num: Optional[int] = None
                  ) -> Optional[np.ndarray]:
-    """The labels behind the per-epoch grid of a conditional run, drawn from the attribute
-    frequencies with the run's seed (the same all run); None for an unconditional run."""
+    """The labels behind the per-epoch grid of a conditional run: one row per grid seed, drawn
+    from the attribute frequencies (labels.draw_labels, as `sample` draws them), the same all
+    run; None for an unconditional run."""
     if not parse_attribute_names(config.conditional_attributes):
         return None
-    return inference.sample_labels(frequencies, num or config.num_grid_samples,
-                                   seed=(config.seed, _LABEL_STREAM))
+    num = num or config.num_grid_samples
+    return draw_labels(frequencies, [config.seed * 1_000_003 + s for s in range(num)])
 
 
 def seeded_noise(seeds, latent_dim: int, offset: int = 0) -> np.ndarray:

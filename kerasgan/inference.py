@@ -5,7 +5,7 @@ GAN.generate (the per-epoch grids), sample_lib.generate (by seed) and evaluate_l
 (an evaluation every few epochs, a notebook cell run twice) reuse one trace; any Keras model
 taking [batch, latent_dim] noise works (the training generator, its EMA copy, a loaded .keras).
 A conditional generator (one with `attribute_names`) takes labels too: float32 [N, A], 1.0 where
-the face is to have the attribute; `sample_labels` draws natural ones from the data's frequencies.
+the face is to have the attribute; labels.draw_labels draws natural ones from the data's frequencies.
 """
 
 from __future__ import annotations
@@ -79,17 +79,6 @@ def check_labels(names: Sequence[str], labels, num: int) -> Optional[np.ndarray]
                           f"the {len(names)} attributes ({', '.join(names)}): use [{num}, "
                           f"{len(names)}]")
     return labels
-
-
-def sample_labels(frequencies: Sequence[float], num: int, seed) -> np.ndarray:
-    """float32 [num, A] of 0/1: attribute a is 1 with probability frequencies[a], independently.
-
-    A pure function of the seed (anything np.random.default_rng takes): rows are drawn in order,
-    so the first n rows of a larger draw are the n rows of a smaller one with the same seed.
-    """
-    frequencies = np.asarray(frequencies, np.float64).reshape(-1)
-    draws = np.random.default_rng(seed).random((int(num), len(frequencies)))
-    return (draws < frequencies).astype(np.float32)
 
 
 def _latent_dim(generator) -> int:

@@ -91,9 +91,6 @@ def _attribute_frequencies(config: TrainConfig, source, run_dir: str, overwrite:
     names = parse_attribute_names(config.conditional_attributes)
     if not names:
         return None
-    if config.eval_every_epochs:
-        raise ConfigError("--eval_every_epochs is not available with --conditional_attributes "
-                          "yet: evaluate the run afterwards with python -m kerasgan.evaluate")
     source.check_attributes(names)
     if not overwrite and rundir.has_attributes(run_dir):
         return rundir.read_attributes(run_dir, config)[1]

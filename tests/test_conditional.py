@@ -11,8 +11,9 @@ import tensorflow as tf
 from kerasgan import checkpointing, config as config_lib, gan as gan_lib, inference, rundir
 from kerasgan import train_lib
 from kerasgan.errors import ConfigError, DataError, RunError
+from kerasgan.labels import draw_labels
 
-NAMES = ("Smiling", "Male")
+NAMES = ("Smiling", "Pale_Skin")
 
 
 def _config(**changes):
@@ -90,7 +91,7 @@ def test_k_conditional_steps_in_one_call_equal_k_single_calls():
 
 def test_a_group_must_carry_labels_exactly_when_the_gan_is_conditional():
     images, labels = _batch()
-    with pytest.raises(ValueError, match="conditional on Smiling, Male: train it on "
+    with pytest.raises(ValueError, match="conditional on Smiling, Pale_Skin: train it on "
                                          r"\(images, labels\) groups"):
         gan_lib.GAN(_config()).train_step(images)
     with pytest.raises(ValueError, match="not conditional: train it on image groups"):
@@ -107,11 +108,11 @@ def test_d_outputs_and_samples_of_a_conditional_gan():
     np.testing.assert_array_equal(real_labels, labels)
     expected = tf.sigmoid(gan.discriminator((images, labels), training=False)).numpy().ravel()
     np.testing.assert_allclose(gan.d_probabilities(real_images, real_labels), expected, rtol=1e-5)
-    with pytest.raises(ConfigError, match="conditional on Smiling, Male: give labels"):
+    with pytest.raises(ConfigError, match="conditional on Smiling, Pale_Skin: give labels"):
         gan.d_probabilities(images)
     z = gan_lib.fixed_noise(config, 6)
     grid_labels = gan_lib.fixed_labels(config, gan.attribute_frequencies, 6)
-    np.testing.assert_array_equal(grid_labels, inference.sample_labels((0.9, 0.1), 6, (0, 1)))
+    np.testing.assert_array_equal(grid_labels, draw_labels((0.9, 0.1), range(6)))
     np.testing.assert_allclose(gan.generate(z, grid_labels),
                                gan.generator((z, grid_labels), training=False).numpy(),
                                atol=1e-6)
@@ -136,61 +137,7 @@ def test_frequencies_must_match_the_attributes():
     assert gan.generator.attribute_frequencies == (0.5, 0.5)
 
 
-# --- The trainer, on a source with labels -----------------------------------------------------
-# Until the data sources carry CelebA's and the synthetic faces' labels, this stands in for them:
-# the synthetic faces, with two attributes read off each image's pixels (so a batch's labels
-# follow its images wherever the data order puts them, resumed runs included).
-
-
-def _pixel_labels(images):
-    """[N, 2] of 0/1: Smiling := brighter than the middle; Male := redder than it is blue."""
-    images = tf.convert_to_tensor(images, tf.float32)
-    brightness = tf.reduce_mean(images, axis=[1, 2, 3])
-    redness = tf.reduce_mean(images[..., 0] - images[..., 2], axis=[1, 2])
-    return tf.cast(tf.stack([brightness > -0.2, redness > 0.0], axis=1), tf.float32)
-
-
-class _LabelledSource:
-    attribute_names = list(NAMES)
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def check_attributes(self, names):
-        unknown = [name for name in names if name not in self.attribute_names]
-        if unknown:
-            raise DataError(f"unknown attributes {', '.join(unknown)}; this source has "
-                            f"{', '.join(self.attribute_names)}")
-
-    def attribute_frequencies(self, names):
-        labels = _pixel_labels(self.inner.images(self.inner.num_examples)).numpy()
-        return labels[:, [self.attribute_names.index(n) for n in names]].mean(axis=0)
-
-    def dataset(self, batch_size, epoch=0, start_batch=0, shuffle=True, attributes=()):
-        images = self.inner.dataset(batch_size, epoch=epoch, start_batch=start_batch,
-                                    shuffle=shuffle)
-        if not attributes:
-            return images
-        columns = [self.attribute_names.index(n) for n in attributes]
-        return images.map(lambda x: (x, tf.gather(_pixel_labels(x), columns, axis=1)))
-
-
-@pytest.fixture
-def labelled_data(monkeypatch):
-    """train_lib opens the labelled source; one-step groups carry (images, labels) tuples."""
-    open_source, group_steps = train_lib.data.open_source, train_lib.distribute.group_steps
-    monkeypatch.setattr(train_lib.data, "open_source",
-                        lambda config: _LabelledSource(open_source(config)))
-
-    def nested_group_steps(dataset, steps_per_call, first_step):
-        if steps_per_call == 1 and isinstance(dataset.element_spec, tuple):
-            return dataset.map(lambda *batch: tuple(tf.expand_dims(x, 1) for x in batch))
-        return group_steps(dataset, steps_per_call, first_step)
-
-    monkeypatch.setattr(train_lib.distribute, "group_steps", nested_group_steps)
+# --- The trainer, on the synthetic faces and their attribute labels ---------------------------
 
 
 def _run_config(workdir, **changes):
@@ -201,7 +148,7 @@ def _run_config(workdir, **changes):
 
 
 def test_a_conditional_run_keeps_its_attributes_and_is_rebuilt_from_its_directory(
-        tmp_path, labelled_data):
+        tmp_path):
     config = _run_config(tmp_path / "run")
     result = train_lib.train_and_evaluate(config)
     workdir = config.workdir
@@ -212,7 +159,7 @@ def test_a_conditional_run_keeps_its_attributes_and_is_rebuilt_from_its_director
         stored = json.load(f)
     assert stored["names"] == list(NAMES)
     np.testing.assert_allclose(stored["frequencies"], frequencies, rtol=1e-6)
-    assert rundir.read_config(workdir).conditional_attributes == "Smiling,Male"
+    assert rundir.read_config(workdir).conditional_attributes == "Smiling,Pale_Skin"
     for name in ("samples/epoch_0001.png", "plots/d_output_hist_epoch_0001.png"):
         assert os.path.isfile(os.path.join(workdir, name)), name
 
@@ -228,7 +175,7 @@ def test_a_conditional_run_keeps_its_attributes_and_is_rebuilt_from_its_director
     np.testing.assert_allclose(inference.generate(exported, z, labels=labels), drawn, atol=1e-5)
 
 
-def test_resume_of_a_conditional_run_equals_an_uninterrupted_one(tmp_path, labelled_data):
+def test_resume_of_a_conditional_run_equals_an_uninterrupted_one(tmp_path):
     config = _run_config(tmp_path / "straight", epochs=2)
     train_lib.train_and_evaluate(config)
     resumed = str(tmp_path / "resumed")
@@ -248,30 +195,37 @@ def test_resume_of_a_conditional_run_equals_an_uninterrupted_one(tmp_path, label
 
 
 def test_other_attributes_or_an_attribute_the_data_lacks_are_refused_before_writing(
-        tmp_path, labelled_data):
-    with pytest.raises(DataError, match="unknown attributes Eyeglasses; this source has "
-                                        "Smiling, Male"):
+        tmp_path):
+    with pytest.raises(DataError, match="unknown attribute Eyeglasses for synthetic; its "
+                                        "attributes are Bangs, Black_Hair"):
         train_lib.train_and_evaluate(_run_config(tmp_path / "new",
                                                  conditional_attributes="Smiling,Eyeglasses"))
     assert not (tmp_path / "new").exists()
     workdir = tmp_path / "run"
     rundir.write_config(_run_config(workdir), str(workdir))
-    with pytest.raises(RunError, match=r"conditional_attributes: Smiling,Male -> Male.*overwrite"):
-        train_lib.train_and_evaluate(_run_config(workdir, conditional_attributes="Male"))
-    with pytest.raises(ConfigError, match="--eval_every_epochs is not available with "
-                                          "--conditional_attributes yet"):
-        train_lib.train_and_evaluate(_run_config(tmp_path / "eval", eval_every_epochs=1))
-    assert os.listdir(workdir) == ["config.json"] and not (tmp_path / "eval").exists()
+    with pytest.raises(RunError, match=r"conditional_attributes: Smiling,Pale_Skin -> Pale_Skin.*overwrite"):
+        train_lib.train_and_evaluate(_run_config(workdir, conditional_attributes="Pale_Skin"))
+    assert os.listdir(workdir) == ["config.json"]
 
 
-def test_a_conditional_run_without_attributes_json_cannot_be_loaded(tmp_path, labelled_data):
+def test_a_conditional_run_without_attributes_json_cannot_be_loaded(tmp_path):
     config = _run_config(tmp_path / "run")
     train_lib.train_and_evaluate(config)
     os.remove(os.path.join(config.workdir, rundir.ATTRIBUTES_FILE))
     with pytest.raises(RunError, match="attributes.json is missing: a conditional run keeps its "
                                        "attribute names and frequencies there"):
         checkpointing.load_run_generator(config.workdir)
-    rundir.write_attributes(config.workdir, ["Male", "Smiling"], [0.5, 0.5])
-    with pytest.raises(RunError, match="names Male,Smiling, but the run's config.json has "
-                                       "conditional_attributes=Smiling,Male"):
+    rundir.write_attributes(config.workdir, ["Pale_Skin", "Smiling"], [0.5, 0.5])
+    with pytest.raises(RunError, match="names Pale_Skin,Smiling, but the run's config.json has "
+                                       "conditional_attributes=Smiling,Pale_Skin"):
         checkpointing.load_run_generator(config.workdir)
+
+
+def test_a_conditional_run_evaluates_during_training_with_labels_drawn_per_seed(tmp_path):
+    config = _run_config(tmp_path / "run", eval_every_epochs=1, eval_metrics="swd",
+                         eval_num_samples=16)
+    train_lib.train_and_evaluate(config)
+    with open(os.path.join(config.workdir, rundir.METRICS_FILE)) as f:
+        rows = [json.loads(line) for line in f]
+    assert "swd_avg" in {row["metric"] for row in rows}
+    assert all(np.isfinite(row["value"]) for row in rows)

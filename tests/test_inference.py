@@ -9,6 +9,7 @@ import pytest
 
 from kerasgan import evaluate_lib, inference, networks, sample_lib
 from kerasgan.errors import ConfigError
+from kerasgan.labels import draw_labels
 from kerasgan.gan import GAN, seeded_noise
 
 
@@ -76,21 +77,9 @@ def conditional_generator():
                                    attribute_frequencies=(0.7, 0.2))[0]
 
 
-def test_sampled_labels_follow_the_frequencies_and_the_seed():
-    labels = inference.sample_labels([0.7, 0.2, 0.0, 1.0], 20_000, seed=5)
-    assert labels.shape == (20_000, 4) and labels.dtype == np.float32
-    assert set(np.unique(labels)) <= {0.0, 1.0}
-    # Binomial standard error at 20,000 draws is under 0.004: 0.015 is four of them.
-    np.testing.assert_allclose(labels.mean(axis=0), [0.7, 0.2, 0.0, 1.0], atol=0.015)
-    np.testing.assert_array_equal(inference.sample_labels([0.7, 0.2, 0.0, 1.0], 10, seed=5),
-                                  labels[:10])  # a shorter draw is the start of a longer one
-    assert not np.array_equal(inference.sample_labels([0.5] * 4, 64, seed=6),
-                              inference.sample_labels([0.5] * 4, 64, seed=7))
-
-
 def test_conditional_output_is_the_inference_mode_call_on_z_and_labels(conditional_generator):
     z = seeded_noise(range(5), 8)
-    labels = inference.sample_labels((0.7, 0.2), 5, seed=0)
+    labels = draw_labels((0.7, 0.2), range(5))
     expected = conditional_generator((z, labels), training=False).numpy()
     got = inference.generate(conditional_generator, z, batch_size=2, labels=labels)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
