@@ -12,6 +12,7 @@ from kerasgan import checkpointing, config as config_lib, gan as gan_lib, infere
 from kerasgan import train_lib
 from kerasgan.errors import ConfigError, DataError, RunError
 from kerasgan.labels import draw_labels
+from test_cli import _one_line_error
 
 NAMES = ("Smiling", "Pale_Skin")
 
@@ -229,3 +230,66 @@ def test_a_conditional_run_evaluates_during_training_with_labels_drawn_per_seed(
         rows = [json.loads(line) for line in f]
     assert "swd_avg" in {row["metric"] for row in rows}
     assert all(np.isfinite(row["value"]) for row in rows)
+
+
+# --- Sampling and evaluating a conditional run from the command line --------------------------
+
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("conditional") / "run"
+    config = _config(dataset="synthetic", num_synthetic=64, epochs=1, steps_per_epoch=2,
+                     num_grid_samples=4, workdir=str(workdir))
+    train_lib.train_and_evaluate(config)
+    return str(workdir)
+
+
+def _png(path):
+    return tf.io.decode_png(tf.io.read_file(str(path))).numpy()
+
+
+def test_cli_samples_faces_with_the_attributes_asked_for(cli, conditional_run, tmp_path):
+    out = tmp_path / "out"
+    proc = cli("kerasgan.sample", f"--workdir={conditional_run}", "--seeds=0-3",
+               "--attributes=Smiling=1,Pale_Skin=-1", f"--outdir={out}")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(os.listdir(out)) == [f"seed{s:04d}.png" for s in range(4)]
+    assert _png(out / "seed0000.png").shape == (16, 16, 3)
+
+
+def test_cli_attribute_sweep_writes_a_row_per_seed_off_then_on(cli, conditional_run, tmp_path):
+    from kerasgan import images
+    out = tmp_path / "sweep"
+    proc = cli("kerasgan.sample", f"--workdir={conditional_run}", "--attribute_sweep=Smiling",
+               "--seeds=0-4", f"--outdir={out}")
+    assert proc.returncode == 0, proc.stderr
+    tiles = images.load_grid_tiles(str(out / "sweep_Smiling.png"))
+    assert tiles.shape == (10, 16, 16, 3)
+    assert any(not np.array_equal(tiles[2 * i], tiles[2 * i + 1]) for i in range(5))
+
+
+def test_cli_unknown_attribute_is_one_line_listing_the_generators_attributes(cli, conditional_run,
+                                                                            tmp_path):
+    proc = cli("kerasgan.sample", f"--workdir={conditional_run}", "--attributes=Eyeglasses=1",
+               f"--outdir={tmp_path / 'out'}")
+    assert proc.returncode == 2
+    _one_line_error(proc, "Eyeglasses", "Smiling, Pale_Skin")
+
+
+def test_cli_evaluates_attribute_accuracy_and_reuses_its_classifier(cli, conditional_run):
+    first = cli("kerasgan.evaluate", f"--workdir={conditional_run}",
+                "--metrics=attribute_accuracy", "--num_samples=16")
+    assert first.returncode == 0, first.stderr
+    assert os.path.isfile(os.path.join(conditional_run, rundir.ATTRIBUTE_CLASSIFIER_FILE))
+    stamp = os.path.getmtime(os.path.join(conditional_run, rundir.ATTRIBUTE_CLASSIFIER_FILE))
+    with open(os.path.join(conditional_run, rundir.METRICS_FILE)) as f:
+        rows = [json.loads(line) for line in f]
+    names = [row["metric"] for row in rows]
+    assert names == ["attribute_accuracy/Smiling", "attribute_accuracy/Pale_Skin",
+                     "attribute_accuracy/mean"]
+    assert all(0.0 <= row["value"] <= 1.0 for row in rows)
+    second = cli("kerasgan.evaluate", f"--workdir={conditional_run}",
+                 "--metrics=attribute_accuracy", "--num_samples=16")
+    assert second.returncode == 0, second.stderr
+    assert os.path.getmtime(
+        os.path.join(conditional_run, rundir.ATTRIBUTE_CLASSIFIER_FILE)) == stamp
