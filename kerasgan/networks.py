@@ -9,9 +9,12 @@ Both take an optional list of binary attributes (CelebA's Smiling, Eyeglasses, .
 they are exactly the unconditional networks (same layers, weights, outputs and checkpoint keys).
 With attributes, labels are float32 [batch, A], 1.0 where a face has the attribute:
 - G (as in the conditional GAN of Mirza & Osindero 2014): the labels, mapped to -1/+1, go through
-  a learned linear embedding of latent_dim units and are concatenated to z before G's first
-  Dense. The embedding starts with N(0, 1/A) weights, so each embedded unit has unit variance like
-  z's and the attributes have as much say in G's first layer as the noise from the first step.
+  a learned linear embedding of latent_dim units, scaled by LABEL_SCALE = 0.1, and are
+  concatenated to z before G's first Dense. The embedding starts with N(0, 1/A) weights, so the
+  embedded units start at a tenth of z's scale. At z's own scale (StyleGAN2-ADA's choice) the
+  labels drowned the noise: on the 32 px quick32 recipe with six synthetic attributes, 3 epochs
+  scored swd_avg 79.3 (the full 14 epochs 89.7, its faces nearly one per attribute combination)
+  against 49.5 at a tenth and 46.8 unconditional (experiments/conditional32).
 - D is a projection discriminator (Miyato & Koyama 2018): logit = psi(phi(x)) + <V y, phi(x)>,
   phi(x) D's last feature map flattened (the input of its logit layer), psi that logit layer and
   V a learned linear embedding of the -1/+1 labels. For independent binary attributes this is the
@@ -38,6 +41,7 @@ from kerasgan.config import ARCHS, IMAGE_SIZES, parse_attribute_names
 from kerasgan.layers import FusedBatchNormalization
 
 _START = {"seed": 8, "dcgan": 4}
+LABEL_SCALE = 0.1  # a conditional G's embedded labels, relative to z (module docstring)
 _BN_MOMENTUM = 0.9
 
 
@@ -126,7 +130,7 @@ class Generator(keras.Model):
         if not self.attribute_names:
             return self.net(inputs, training=training)
         z, labels = _split_inputs(inputs, self.attribute_names, "z")
-        embedded = self.label_embedding(_signs(labels))
+        embedded = LABEL_SCALE * self.label_embedding(_signs(labels))
         return self.net(ops.concatenate([ops.cast(z, embedded.dtype), embedded], axis=-1),
                         training=training)
 

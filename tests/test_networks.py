@@ -155,7 +155,8 @@ def test_g_concatenates_an_embedding_of_the_signed_labels_to_z():
     z, labels = _inputs()
     embedding = generator.label_embedding.kernel.numpy()  # [A, latent_dim]
     assert embedding.shape == (len(NAMES), 8)
-    expected = generator.net(np.concatenate([z, (2 * labels - 1) @ embedding], axis=1)).numpy()
+    expected = generator.net(np.concatenate(
+        [z, networks.LABEL_SCALE * (2 * labels - 1) @ embedding], axis=1)).numpy()
     np.testing.assert_allclose(generator((z, labels)).numpy(), expected, atol=1e-6)
 
 
