@@ -19,6 +19,18 @@ def tiny_config(tmp_path):
         workdir=str(tmp_path / "run"))
 
 
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A finished two-step 16 px synthetic run (one per test module), for sample/evaluate/CLI tests."""
+    from kerasgan import train_lib
+    workdir = str(tmp_path_factory.mktemp("trained") / "run")
+    config = config_lib.make_config(image_size=16, latent_dim=8, batch_size=8, epochs=1,
+                                    steps_per_epoch=2, dataset="synthetic", num_synthetic=16,
+                                    num_grid_samples=4, workdir=workdir)
+    train_lib.train_and_evaluate(config)
+    return workdir
+
+
 def run_module(module, *args, cwd=None, timeout=300):
     """Runs `python -m module args` in a subprocess; returns the CompletedProcess (text mode)."""
     import subprocess

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import rundir, sample_lib, train_lib
+from kerasgan import rundir, sample_lib
 from kerasgan.errors import ConfigError
 
 
@@ -76,17 +76,6 @@ def test_parse_seeds(text, seeds):
 def test_bad_seeds_name_the_flag(text):
     with pytest.raises(ConfigError, match="--seeds="):
         sample_lib.parse_seeds(text)
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    from kerasgan import config as config_lib
-    workdir = str(tmp_path_factory.mktemp("sample") / "run")
-    config = config_lib.make_config(image_size=16, latent_dim=8, batch_size=8, epochs=1,
-                                    steps_per_epoch=2, dataset="synthetic", num_synthetic=16,
-                                    num_grid_samples=4, workdir=workdir)
-    train_lib.train_and_evaluate(config)
-    return workdir
 
 
 def _read_png(path):

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from kerasgan import sample_lib, train_lib
+from kerasgan import sample_lib
 from kerasgan.errors import ConfigError
 
 E1, E2 = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
@@ -53,17 +53,6 @@ def test_bad_interpolate_names_the_flag(text):
 def test_frames_out_of_range_name_the_flag(frames):
     with pytest.raises(ConfigError, match=f"--frames={frames} is not allowed"):
         sample_lib.check_frames(frames)
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    from kerasgan import config as config_lib
-    workdir = str(tmp_path_factory.mktemp("interpolate") / "run")
-    config = config_lib.make_config(image_size=16, latent_dim=8, batch_size=8, epochs=1,
-                                    steps_per_epoch=2, dataset="synthetic", num_synthetic=16,
-                                    num_grid_samples=4, workdir=workdir)
-    train_lib.train_and_evaluate(config)
-    return workdir
 
 
 def _png(path):

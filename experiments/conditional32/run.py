@@ -13,6 +13,7 @@ each attribute), then one sweep grid per attribute.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -38,10 +39,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workdir", default="runs/conditional32")
     parser.add_argument("--attributes", default=ATTRIBUTES)
+    parser.add_argument("--epochs", type=int, default=0, help="0: the preset's 14")
     args = parser.parse_args()
     times = {
         "train": _run("kerasgan.train", "--preset=quick32", f"--workdir={args.workdir}",
-                      f"--conditional_attributes={args.attributes}", "--overwrite"),
+                      f"--conditional_attributes={args.attributes}", "--overwrite",
+                      *([f"--epochs={args.epochs}"] if args.epochs else [])),
         "evaluate": _run("kerasgan.evaluate", f"--workdir={args.workdir}",
                          "--metrics=attribute_accuracy"),
     }
@@ -50,7 +53,27 @@ def main() -> None:
         _run("kerasgan.sample", f"--workdir={args.workdir}", f"--attribute_sweep={name}",
              "--seeds=0-7", f"--outdir={args.workdir}/sweeps")
     times["sweeps"] = time.perf_counter() - start
+    figure = os.path.join(args.workdir, "sweeps", "sweeps.png")
+    draw_sweeps(args.workdir, args.attributes.split(","), figure)
+    print(f"wrote {figure}")
     print(" | ".join(f"{k} {v:.0f} s" for k, v in times.items()))
+
+
+def draw_sweeps(workdir: str, names: list[str], path: str) -> None:
+    """The sweep grids side by side, each titled with its attribute (off | on)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+    figure, axes = plt.subplots(1, len(names), figsize=(1.6 * len(names), 5.6))
+    for axis, name in zip(axes, names):
+        axis.imshow(Image.open(os.path.join(workdir, "sweeps", f"sweep_{name}.png")),
+                    interpolation="nearest")
+        axis.set_title(f"{name}\noff | on", fontsize=9)
+        axis.axis("off")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 if __name__ == "__main__":
