@@ -320,10 +320,8 @@ class _Loop:
 
     def _dataset(self, epoch: int, start_batch: int) -> tf.data.Dataset:
         """The epoch's batches from start_batch on: images, or (images, labels) when conditional."""
-        names = self.gan.attribute_names
-        extra = {"attributes": names} if names else {}
         return self.source.dataset(self.config.batch_size, epoch=epoch, start_batch=start_batch,
-                                   **extra)
+                                   attributes=self.gan.attribute_names)
 
     def _checkpoint_due(self, step: int, epoch_end: bool = False) -> bool:
         """Every --checkpoint_every_steps steps or --checkpoint_every_minutes since the last save,
