@@ -31,13 +31,16 @@ METRIC_NAMES = ("d_loss", "g_loss", "d_real_loss", "d_fake_loss", "d_real_acc", 
                 "g_acc", "d_real_prob", "d_fake_prob")
 # With --augment: E[sign(D(augmented real))], ADA's overfitting signal, and the probability used.
 AUGMENT_METRIC_NAMES = ("d_real_sign", "augment_p")
-# The fixed grid's labels come from their own stream, apart from the noise seeds.
+
+
+def grid_seeds(config: TrainConfig, num: Optional[int] = None) -> list[int]:
+    """The noise seeds behind the per-epoch sample grid: a pure function of the run's seed."""
+    return [config.seed * 1_000_003 + s for s in range(num or config.num_grid_samples)]
 
 
 def fixed_noise(config: TrainConfig, num: Optional[int] = None) -> np.ndarray:
     """The noise behind the per-epoch sample grid: a pure function of the seed, the same all run."""
-    num = num or config.num_grid_samples
-    return seeded_noise(range(num), config.latent_dim, offset=config.seed * 1_000_003)
+    return seeded_noise(grid_seeds(config, num), config.latent_dim)
 
 
 def fixed_labels(config: TrainConfig, frequencies, num: Optional[int] = None
@@ -47,8 +50,7 @@ def fixed_labels(config: TrainConfig, frequencies, num: Optional[int] = None
     run; None for an unconditional run."""
     if not parse_attribute_names(config.conditional_attributes):
         return None
-    num = num or config.num_grid_samples
-    return draw_labels(frequencies, [config.seed * 1_000_003 + s for s in range(num)])
+    return draw_labels(frequencies, grid_seeds(config, num))
 
 
 def seeded_noise(seeds, latent_dim: int, offset: int = 0) -> np.ndarray:
