@@ -31,6 +31,17 @@ def trained_run(tmp_path_factory):
     return workdir
 
 
+def train_in_two_runs(config, workdir):
+    """Trains a 2-epoch, 2-steps-per-epoch config in workdir as two runs, the second resuming the
+    first from its run directory alone (the command line's resume); checks where each ends."""
+    from kerasgan import train_lib
+    first = train_lib.train_and_evaluate(config.replace(workdir=workdir, epochs=1))
+    assert (first.step, first.epoch) == (2, 1)
+    second = train_lib.train_and_evaluate(
+        train_lib.resolve_config(overrides={"workdir": workdir, "epochs": 2}))
+    assert (second.step, second.epoch) == (4, 2)
+
+
 def run_module(module, *args, cwd=None, timeout=300):
     """Runs `python -m module args` in a subprocess; returns the CompletedProcess (text mode)."""
     import subprocess

@@ -12,6 +12,7 @@ from kerasgan import checkpointing, config as config_lib, gan as gan_lib, infere
 from kerasgan import train_lib
 from kerasgan.errors import ConfigError, DataError, RunError
 from kerasgan.labels import draw_labels
+from conftest import train_in_two_runs
 from test_cli import _one_line_error
 
 NAMES = ("Smiling", "Pale_Skin")
@@ -180,11 +181,7 @@ def test_resume_of_a_conditional_run_equals_an_uninterrupted_one(tmp_path):
     config = _run_config(tmp_path / "straight", epochs=2)
     train_lib.train_and_evaluate(config)
     resumed = str(tmp_path / "resumed")
-    first = train_lib.train_and_evaluate(config.replace(workdir=resumed, epochs=1))
-    assert (first.step, first.epoch) == (2, 1)
-    second = train_lib.train_and_evaluate(
-        train_lib.resolve_config(overrides={"workdir": resumed, "epochs": 2}))
-    assert (second.step, second.epoch) == (4, 2)
+    train_in_two_runs(config, resumed)
     for raw in (False, True):
         straight = checkpointing.load_run_generator(config.workdir, raw=raw)[1]
         again = checkpointing.load_run_generator(resumed, raw=raw)[1]
