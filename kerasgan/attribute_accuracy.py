@@ -6,9 +6,10 @@ trained on the run's real faces judges generated ones (evaluate's attribute_accu
         -> (classifier, info, trained): the classifier cached in the run directory
     attribute_accuracy(classifier, generate, latent_dim, names, frequencies, noise_seeds) -> {...}
 
-For each attribute a and each noise seed the generator draws two faces with the same z and the
-same other attributes (drawn from the data's frequencies): one asked to have a, one asked not
-to. "on" is the share of the first that the classifier says have a, "off" the share of the
+For each attribute a and each noise seed the generator draws two faces with the same z: one asked
+to have a, one asked not to, the other attributes drawn as the real faces with (or without) a
+have them (the data's attribute combinations, labels.draw_labels), so that no face is asked for
+what no real face is, black and blond hair at once. "on" is the share of the first that the classifier says have a, "off" the share of the
 second that it says lack a, and "mean" their average, a balanced accuracy: 1 for a generator
 that obeys a, 0.5 for one that ignores it, 0 for one that inverts it, whatever a's frequency.
 The ceiling is the classifier's own on/off/mean on held-out real faces: the generator cannot be
@@ -229,15 +230,18 @@ def _load_cached(model_path: str, info_path: str, key: dict[str, Any]
 def attribute_accuracy(classifier: keras.Model,
                        generate: Callable[[np.ndarray, np.ndarray], Any], latent_dim: int,
                        attribute_names: Sequence[str], frequencies: Sequence[float],
-                       noise_seeds: Sequence[int], chunk: int = 512
+                       noise_seeds: Sequence[int], chunk: int = 512, combinations=()
                        ) -> dict[str, dict[str, float]]:
     """{name: {"on", "off", "mean"}} for a conditional generator, judged by the classifier.
 
     Args:
         classifier: [N, S, S, 3] -> [N, A] probabilities, its columns in attribute_names' order.
         generate: (z [n, latent_dim], labels [n, A] float32 0/1) -> images [n, S, S, 3] in [-1, 1].
-        frequencies: [A] shares of the real faces with each attribute; the attributes not under
-            test are drawn from them (labels.draw_labels), per noise seed.
+        frequencies: [A] shares of the real faces with each attribute.
+        combinations: the real faces' attribute combinations with their shares
+            (labels.label_combinations). The attributes not under test are drawn per noise seed
+            from the combinations that have the tested value (labels.draw_labels); one by one
+            from the frequencies, the same for both faces of a seed, when there are none.
         noise_seeds: each gives one z (gan.seeded_noise) drawn twice per attribute, asked on and
             asked off, so 2 * len(noise_seeds) images per attribute.
         chunk: images generated and classified at a time (bounds the memory).
@@ -249,12 +253,11 @@ def attribute_accuracy(classifier: keras.Model,
         raise ValueError(f"need attribute names, one frequency per name and noise seeds; got "
                          f"{len(names)} names, {len(shares)} frequencies, {len(seeds)} seeds")
     z = seeded_noise(seeds, latent_dim)
-    others = draw_labels(shares, seeds)
     expected = tuple(classifier.inputs[0].shape[1:])
     results = {}
     for index, name in enumerate(names):
-        asked = np.concatenate([others, others])
-        asked[:len(seeds), index], asked[len(seeds):, index] = 1.0, 0.0
+        asked = np.concatenate([draw_labels(shares, seeds, combinations, {index: value})
+                                for value in (1.0, 0.0)])
         noise = np.concatenate([z, z])
         said = []
         for start in range(0, len(asked), chunk):

@@ -135,10 +135,11 @@ def load_run_generator(workdir: str, raw: bool = False) -> tuple[TrainConfig, Ge
     keeps one and the checkpoint has it; G itself with raw), without building D or the optimizers.
     A conditional run's generator is rebuilt from config.json and attributes.json."""
     config = rundir.read_config(workdir)
-    frequencies = ()
+    frequencies, combinations = (), ()
     if parse_attribute_names(config.conditional_attributes):
-        frequencies = rundir.read_attributes(workdir, config)[1]
-    generator = build_generator(config, attribute_frequencies=frequencies)
+        frequencies, combinations = rundir.read_attributes(workdir, config)[1:]
+    generator = build_generator(config, attribute_frequencies=frequencies,
+                                attribute_combinations=combinations)
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=generator),
                                          rundir.path(workdir, rundir.CHECKPOINT_DIR), max_to_keep=None)
 

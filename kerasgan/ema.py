@@ -16,8 +16,9 @@ averaged weights (flat, washed-out grids are the symptom). `refresh_batch_statis
 averaged generator on a fixed batch of noise in training mode with momentum 0, so its inference
 statistics are exactly the batch statistics of its own activations: a pure function of the
 averaged weights and a fixed seed. A conditional generator gets a fixed batch of labels with the
-noise, drawn from its attribute_frequencies (the data's shares) with a fixed seed, so that its
-statistics are those of natural label combinations.
+noise, drawn from its attribute combinations (the data's, or each attribute alone from its share
+when the generator has none) with a fixed seed, so that its statistics are those of natural
+labels.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class AveragedGenerator:
         """Sets the average's batch-norm statistics to those of its own activations on a fixed
         batch of REFRESH_BATCH noise vectors (a no-op for a generator without batch norm); a
         conditional generator gets REFRESH_BATCH fixed labels drawn from its attribute
-        frequencies (labels.draw_labels, seeds from REFRESH_LABEL_SEED) with them."""
+        combinations or frequencies (labels.draw_labels, seeds from REFRESH_LABEL_SEED)."""
         if not batchnorm_layers(self.model):
             return
         if self._refresh_fn is None:
@@ -117,7 +118,8 @@ class AveragedGenerator:
             if inference.attribute_names(self.model):
                 self._labels = tf.constant(draw_labels(
                     self.model.attribute_frequencies,
-                    range(REFRESH_LABEL_SEED, REFRESH_LABEL_SEED + REFRESH_BATCH)))
+                    range(REFRESH_LABEL_SEED, REFRESH_LABEL_SEED + REFRESH_BATCH),
+                    getattr(self.model, "attribute_combinations", ())))
                 self._refresh_fn = tf.function(
                     lambda z, labels: self.model((z, labels), training=True))
             else:

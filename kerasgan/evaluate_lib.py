@@ -229,7 +229,8 @@ def attribute_accuracy_results(generate, latent_dim: int, real_data, attribute_n
                                data_key: Optional[dict[str, Any]] = None,
                                train_images: int = CLASSIFIER_TRAIN_IMAGES,
                                held_out_images: int = CLASSIFIER_HELD_OUT_IMAGES,
-                               epochs: int = CLASSIFIER_EPOCHS) -> list[dict[str, Any]]:
+                               epochs: int = CLASSIFIER_EPOCHS, combinations=()
+                               ) -> list[dict[str, Any]]:
     """attribute_accuracy of a conditional generator: one result per attribute and their mean.
 
     Args:
@@ -244,6 +245,8 @@ def attribute_accuracy_results(generate, latent_dim: int, real_data, attribute_n
         num_samples: images per attribute, half asked with it and half without (noise seeds
             seed * 1e6 + 0 .. num_samples/2 - 1, each drawn both ways).
         data_key: what identifies the real data, part of the classifier's cache key.
+        combinations: the attribute combinations the generator keeps (labels.label_combinations):
+            the attributes not under test are drawn from them; () for one without them.
 
     Each result is {"metric": "attribute_accuracy/NAME", "value": mean of on and off, "on",
     "off", "ceiling" (the classifier's mean on held-out real faces), "ceiling_on",
@@ -261,14 +264,17 @@ def attribute_accuracy_results(generate, latent_dim: int, real_data, attribute_n
         data_key=data_key)  # the classifier's own seed stays 0: --seed changes only the noise
     first, pairs = seed * NOISE_SEED_STRIDE, num_samples // 2
     accuracy = attribute_lib.attribute_accuracy(classifier, generate, latent_dim, names,
-                                                frequencies, range(first, first + pairs))
+                                                frequencies, range(first, first + pairs),
+                                                combinations=combinations)
     protocol = {"classifier": "trained" if trained else "cached",
                 "classifier_file": rundir.ATTRIBUTE_CLASSIFIER_FILE,
                 "classifier_train_images": info["train_images"],
                 "classifier_held_out_images": info["held_out_images"],
                 "classifier_epochs": epochs, "threshold": attribute_lib.THRESHOLD,
                 "noise_seeds": f"{first}-{first + pairs - 1}, each asked with and without",
-                "other_attributes": "drawn from the data's frequencies", "seed": seed}
+                "other_attributes": ("drawn from the data's combinations with the asked value"
+                                     if combinations else "drawn from the data's frequencies"),
+                "seed": seed}
     results = []
     for name in names + ("mean",):
         if name == "mean":
@@ -304,7 +310,8 @@ def _run_attribute_accuracy(generator, config: TrainConfig, workdir: str, num_sa
     return attribute_accuracy_results(
         generate, int(generator.latent_dim), real_data, names,
         sample_lib.attribute_frequencies_of(generator), workdir, config.image_size, num_samples,
-        seed, data_key=real_stats_key(config, count, "attribute-classifier"))
+        seed, data_key=real_stats_key(config, count, "attribute-classifier"),
+        combinations=sample_lib.attribute_combinations_of(generator))
 
 
 def format_attribute_table(results: Sequence[dict[str, Any]]) -> str:

@@ -25,7 +25,7 @@ import tensorflow as tf
 from kerasgan import augment, distribute, ema, inference, losses, networks
 from kerasgan.config import TrainConfig, parse_attribute_names, parse_augment, parse_augment_p
 from kerasgan.errors import ConfigError
-from kerasgan.labels import draw_labels
+from kerasgan.labels import check_combinations, draw_labels
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real_loss", "d_fake_loss", "d_real_acc", "d_fake_acc",
                 "g_acc", "d_real_prob", "d_fake_prob")
@@ -43,14 +43,14 @@ def fixed_noise(config: TrainConfig, num: Optional[int] = None) -> np.ndarray:
     return seeded_noise(grid_seeds(config, num), config.latent_dim)
 
 
-def fixed_labels(config: TrainConfig, frequencies, num: Optional[int] = None
-                 ) -> Optional[np.ndarray]:
+def fixed_labels(config: TrainConfig, frequencies, num: Optional[int] = None,
+                 combinations=()) -> Optional[np.ndarray]:
     """The labels behind the per-epoch grid of a conditional run: one row per grid seed, drawn
-    from the attribute frequencies (labels.draw_labels, as `sample` draws them), the same all
-    run; None for an unconditional run."""
+    from the attribute combinations (or frequencies) as `sample` draws them (labels.draw_labels),
+    the same all run; None for an unconditional run."""
     if not parse_attribute_names(config.conditional_attributes):
         return None
-    return draw_labels(frequencies, grid_seeds(config, num))
+    return draw_labels(frequencies, grid_seeds(config, num), combinations)
 
 
 def seeded_noise(seeds, latent_dim: int, offset: int = 0) -> np.ndarray:
@@ -72,10 +72,13 @@ class GAN:
         attribute_frequencies: a conditional run's share of training images with each attribute
             (float [A], the data source's attribute_frequencies); G keeps them (generator.keras
             too) and G's average draws its batch-norm labels from them. 0.5 each when None.
+        attribute_combinations: the data's attribute combinations with their shares (the source's
+            attribute_combinations); kept by G beside the frequencies, and the labels G's average
+            and the per-epoch grid are drawn with come in them. () when not known.
     """
 
     def __init__(self, config: TrainConfig, strategy: Optional[tf.distribute.Strategy] = None,
-                 attribute_frequencies=None):
+                 attribute_frequencies=None, attribute_combinations=()):
         self.config = config
         self.attribute_names = parse_attribute_names(config.conditional_attributes)
         if attribute_frequencies is None:
@@ -85,6 +88,8 @@ class GAN:
             raise ValueError(f"{len(self.attribute_frequencies)} attribute frequencies for the "
                              f"{len(self.attribute_names)} attributes of --conditional_attributes="
                              f"{config.conditional_attributes}")
+        self.attribute_combinations = check_combinations(attribute_combinations,
+                                                         len(self.attribute_names))
         self.strategy = strategy or tf.distribute.get_strategy()
         replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % replicas:
@@ -99,11 +104,11 @@ class GAN:
         self.metric_names = METRIC_NAMES + (AUGMENT_METRIC_NAMES if self.augment_names else ())
         with self.strategy.scope():
             self.generator, self.discriminator = _build_networks(
-                config, self.precision, self.attribute_frequencies)
+                config, self.precision, self.attribute_frequencies, self.attribute_combinations)
             self.averaged = None
             if config.g_ema:
                 average = _build_networks(config, self.precision, self.attribute_frequencies,
-                                          generator_only=True)
+                                          self.attribute_combinations, generator_only=True)
                 self.averaged = ema.AveragedGenerator(average, self.generator, config.g_ema_kimg,
                                                       config.g_ema_rampup)
             self.g_optimizer = keras.optimizers.Adam(config.g_lr, beta_1=config.beta1,
@@ -386,7 +391,7 @@ class GAN:
 
 
 def _build_networks(config: TrainConfig, precision: str, attribute_frequencies=(),
-                    generator_only: bool = False):
+                    attribute_combinations=(), generator_only: bool = False):
     """G and D (or G alone) under the dtype policy `precision`; the global policy is left as it
     was. Their last layers (G's tanh, D's logit) are float32 in the network definitions, so losses
     stay float32."""
@@ -395,12 +400,14 @@ def _build_networks(config: TrainConfig, precision: str, attribute_frequencies=(
     try:
         if generator_only:
             return networks.build_generator(config, name="generator_ema",
-                                            attribute_frequencies=attribute_frequencies)
+                                            attribute_frequencies=attribute_frequencies,
+                                            attribute_combinations=attribute_combinations)
         names = parse_attribute_names(config.conditional_attributes)
         return networks.build_networks(config.image_size, config.latent_dim, config.arch,
                                        config.sync_batchnorm, config.channels, config.d_norm,
                                        attribute_names=names,
-                                       attribute_frequencies=attribute_frequencies)
+                                       attribute_frequencies=attribute_frequencies,
+                                       attribute_combinations=attribute_combinations)
     finally:
         keras.config.set_dtype_policy(previous)
 

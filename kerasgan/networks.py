@@ -38,6 +38,7 @@ import numpy as np
 from keras import layers, ops
 
 from kerasgan.config import ARCHS, IMAGE_SIZES, parse_attribute_names
+from kerasgan.labels import check_combinations
 from kerasgan.layers import FusedBatchNormalization
 
 _START = {"seed": 8, "dcgan": 4}
@@ -75,12 +76,15 @@ class Generator(keras.Model):
         attribute_frequencies: the share of the training images that have each attribute, kept
             (in the config, so in generator.keras) for drawing natural labels; 0.5 each when
             not given.
+        attribute_combinations: the attributes' label rows in the training data with their
+            shares (labels.label_combinations), kept likewise so that drawn labels come in the
+            data's combinations; () when not known (each attribute is then drawn alone).
         **kwargs: passed to keras.Model (name, dtype, ...).
     """
 
     def __init__(self, image_size: int = 128, latent_dim: int = 100, arch: str = "seed",
                  sync_batchnorm: bool = False, channels: int = 0, attribute_names=(),
-                 attribute_frequencies=(), **kwargs):
+                 attribute_frequencies=(), attribute_combinations=(), **kwargs):
         super().__init__(**kwargs)
         self.image_size = image_size
         self.latent_dim = latent_dim
@@ -89,6 +93,8 @@ class Generator(keras.Model):
         self.channels = channels
         self.attribute_names = _names(attribute_names)
         self.attribute_frequencies = _frequencies(attribute_frequencies, self.attribute_names)
+        self.attribute_combinations = check_combinations(attribute_combinations,
+                                                         len(self.attribute_names))
         stages = _check(image_size, arch)
         start = _START[arch]
         width = channels or 512
@@ -141,6 +147,9 @@ class Generator(keras.Model):
         if self.attribute_names:  # an unconditional G's config stays as it was
             config.update(attribute_names=list(self.attribute_names),
                           attribute_frequencies=list(self.attribute_frequencies))
+            if self.attribute_combinations:
+                config.update(attribute_combinations=[
+                    list(pair) for pair in self.attribute_combinations])
         return config
 
 
@@ -233,21 +242,23 @@ class Discriminator(keras.Model):
         return config
 
 
-def generator_kwargs(config, attribute_frequencies=()) -> dict:
-    """The Generator arguments a TrainConfig implies (with the data's attribute frequencies for a
-    conditional run): one place for training and loading."""
+def generator_kwargs(config, attribute_frequencies=(), attribute_combinations=()) -> dict:
+    """The Generator arguments a TrainConfig implies (with the data's attribute frequencies and
+    combinations for a conditional run): one place for training and loading."""
     kwargs = dict(image_size=config.image_size, latent_dim=config.latent_dim, arch=config.arch,
                   channels=config.channels)
     names = parse_attribute_names(config.conditional_attributes)
     if names:
-        kwargs.update(attribute_names=names, attribute_frequencies=tuple(attribute_frequencies))
+        kwargs.update(attribute_names=names, attribute_frequencies=tuple(attribute_frequencies),
+                      attribute_combinations=tuple(attribute_combinations))
     return kwargs
 
 
 def build_generator(config, sync_batchnorm: bool = False, name: str = "generator",
-                    attribute_frequencies=()) -> Generator:
+                    attribute_frequencies=(), attribute_combinations=()) -> Generator:
     """A built generator (weights created) for a TrainConfig."""
-    generator = Generator(**generator_kwargs(config, attribute_frequencies),
+    generator = Generator(**generator_kwargs(config, attribute_frequencies,
+                                             attribute_combinations),
                           sync_batchnorm=sync_batchnorm, name=name)
     generator(example_inputs(generator))
     return generator
@@ -255,12 +266,14 @@ def build_generator(config, sync_batchnorm: bool = False, name: str = "generator
 
 def build_networks(image_size: int, latent_dim: int, arch: str, sync_batchnorm: bool = False,
                    channels: int = 0, d_norm: str = "none", attribute_names=(),
-                   attribute_frequencies=()) -> tuple[Generator, Discriminator]:
+                   attribute_frequencies=(), attribute_combinations=()
+                   ) -> tuple[Generator, Discriminator]:
     """A built generator/discriminator pair (weights created, ready for checkpoints and optimizers)."""
     generator = Generator(image_size=image_size, latent_dim=latent_dim, arch=arch,
                           sync_batchnorm=sync_batchnorm, channels=channels,
                           attribute_names=attribute_names,
-                          attribute_frequencies=attribute_frequencies, name="generator")
+                          attribute_frequencies=attribute_frequencies,
+                          attribute_combinations=attribute_combinations, name="generator")
     discriminator = Discriminator(image_size=image_size, arch=arch, sync_batchnorm=sync_batchnorm,
                                   channels=channels, norm=d_norm, attribute_names=attribute_names,
                                   name="discriminator")

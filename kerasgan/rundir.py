@@ -9,7 +9,7 @@ from here, so the layout is written down once:
         generated/  .lock
         attribute_classifier.keras  attribute_classifier.json  (evaluate's attribute_accuracy)
 
-A low module: it imports only config, errors and fileio.
+A low module: it imports only config, errors, fileio and labels.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from typing import Optional
 from kerasgan.config import TrainConfig, parse_attribute_names
 from kerasgan.errors import ConfigError, RunError
 from kerasgan.fileio import write_atomic
+from kerasgan.labels import check_combinations
 
 CONFIG_FILE = "config.json"
-ATTRIBUTES_FILE = "attributes.json"  # a conditional run's attribute names and their frequencies
+ATTRIBUTES_FILE = "attributes.json"  # a conditional run's attributes, their shares and combinations
 CHECKPOINT_DIR = "checkpoints"
 SAMPLES_DIR = "samples"
 HISTORY_FILE = "history.csv"
@@ -95,14 +96,17 @@ def read_config(workdir: str) -> TrainConfig:
         raise RunError(f"{config_path} is not a valid kerasgan config: {error}") from error
 
 
-def write_attributes(workdir: str, names, frequencies) -> None:
+def write_attributes(workdir: str, names, frequencies, combinations=()) -> None:
     """Writes RUN/attributes.json atomically: a conditional run's attribute names (in the order of
-    its label columns) and the share of its training images that have each."""
+    its label columns), the share of its training images that have each, and the combinations
+    in which they occur (labels.label_combinations: [[code, share], ...])."""
     names, frequencies = [str(n) for n in names], [float(f) for f in frequencies]
     if len(names) != len(frequencies):
         raise ValueError(f"{len(frequencies)} frequencies for {len(names)} attributes")
+    combinations = [list(pair) for pair in check_combinations(combinations, len(names))]
     write_atomic(os.path.join(workdir, ATTRIBUTES_FILE),
-                 json.dumps({"names": names, "frequencies": frequencies}, indent=2) + "\n")
+                 json.dumps({"names": names, "frequencies": frequencies,
+                             "combinations": combinations}, indent=2) + "\n")
 
 
 def has_attributes(workdir: str) -> bool:
@@ -111,9 +115,10 @@ def has_attributes(workdir: str) -> bool:
 
 
 def read_attributes(workdir: str, config: Optional[TrainConfig] = None
-                    ) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """(names, frequencies) of a conditional run; RunError when attributes.json is missing or
-    damaged, or, given the run's config, names other attributes than its conditional_attributes."""
+                    ) -> tuple[tuple[str, ...], tuple[float, ...], tuple[tuple[str, float], ...]]:
+    """(names, frequencies, combinations) of a conditional run (combinations () for a run saved
+    before they were kept); RunError when attributes.json is missing or damaged, or, given the
+    run's config, names other attributes than its conditional_attributes."""
     attributes_path = os.path.join(workdir, ATTRIBUTES_FILE)
     if not os.path.isfile(attributes_path):
         raise RunError(f"{attributes_path} is missing: a conditional run keeps its attribute "
@@ -125,13 +130,14 @@ def read_attributes(workdir: str, config: Optional[TrainConfig] = None
         frequencies = tuple(float(f) for f in stored["frequencies"])
         if len(names) != len(frequencies) or not all(0.0 <= f <= 1.0 for f in frequencies):
             raise ValueError("one frequency in [0, 1] per name is needed")
+        combinations = check_combinations(stored.get("combinations", ()), len(names))
     except (ValueError, KeyError, TypeError) as error:  # JSONDecodeError is a ValueError
         raise RunError(f"{attributes_path} is not a valid attributes file: {error}") from error
     if config is not None and names != parse_attribute_names(config.conditional_attributes):
         raise RunError(f"{attributes_path} names {','.join(names) or 'no attributes'}, but the "
                        f"run's config.json has conditional_attributes="
                        f"{config.conditional_attributes}")
-    return names, frequencies
+    return names, frequencies, combinations
 
 
 def check_compatible(config: TrainConfig, workdir: str) -> None:

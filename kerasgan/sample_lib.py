@@ -2,9 +2,9 @@
 walk between two seeds' noise vectors (slerp) into a strip and a GIF.
 
 A conditional generator (one with attribute_names) also takes labels: attributes asked for on the
-command line (--attributes=Smiling=1,Eyeglasses=-1) are set, the others drawn per seed from the
-training data's frequencies (labels.draw_labels); an attribute sweep draws each seed twice, the
-attribute off then on. An unconditional generator is sampled exactly as before.
+command line (--attributes=Smiling=1,Eyeglasses=-1) are set, the others drawn per seed as the
+training faces that have the asked values have them (labels.draw_labels); an attribute sweep
+draws each seed twice, the attribute off then on. An unconditional generator is sampled exactly as before.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import tensorflow as tf
 from kerasgan import checkpointing, images as images_lib, inference, plots, rundir
 from kerasgan.errors import ConfigError, RunError
 from kerasgan.gan import seeded_noise
-from kerasgan.labels import draw_labels
+from kerasgan.labels import draw_labels, matching_share
 
 _SEEDS = re.compile(r"^\d+(-\d+)?$")
 MAX_FRAMES = 256
@@ -197,6 +197,12 @@ def attribute_frequencies_of(generator) -> np.ndarray:
     return shares
 
 
+def attribute_combinations_of(generator) -> tuple[tuple[str, float], ...]:
+    """The attribute combinations of the training faces a conditional generator keeps, with
+    their shares; () for one saved without them (its labels are drawn attribute by attribute)."""
+    return tuple(getattr(generator, "attribute_combinations", ()) or ())
+
+
 def _unconditional(flag: str, text: str) -> ConfigError:
     return ConfigError(f"--{flag}={text} is not allowed: this generator is unconditional (it "
                        "was trained without --conditional_attributes)")
@@ -253,30 +259,39 @@ def check_sweep_attribute(text: str, names: Sequence[str]) -> str:
 
 
 def request_labels(request: dict[str, float], names: Sequence[str],
-                   frequencies: Sequence[float], seeds: Sequence[int]) -> np.ndarray:
-    """float32 [len(seeds), A] 0/1: the requested attributes set, the others drawn per seed from
-    the frequencies (labels.draw_labels: a seed keeps its draw however many seeds are asked)."""
+                   frequencies: Sequence[float], seeds: Sequence[int],
+                   combinations=()) -> np.ndarray:
+    """float32 [len(seeds), A] 0/1: the requested attributes set, the others drawn per seed
+    (labels.draw_labels: a seed keeps its draw however many seeds are asked) from the training
+    faces' combinations that have the requested values, so that they come as they do in the
+    data; from the frequencies one by one when there are no combinations, or when no training
+    face has the requested values (then a note says so)."""
     names = list(names)
     unknown = sorted(set(request) - set(names))
     if unknown or len(np.ravel(frequencies)) != len(names):
         raise ValueError(f"request {sorted(request)} and {len(np.ravel(frequencies))} "
                          f"frequencies do not fit the attributes {names}")
-    labels = draw_labels(frequencies, seeds)
-    for name, value in request.items():
-        labels[:, names.index(name)] = value
-    return labels
+    asked = {names.index(name): value for name, value in request.items()}
+    if combinations and asked and not matching_share(combinations, asked):
+        wanted = ", ".join(f"{name}={1 if value else -1}" for name, value in request.items())
+        print(f"note: no training face has {wanted}; the other attributes are drawn one by one "
+              "from their shares")
+    return draw_labels(frequencies, seeds, combinations, asked)
 
 
 def sweep_labels(attribute: str, names: Sequence[str], frequencies: Sequence[float],
-                 seeds: Sequence[int], request: Optional[dict[str, float]] = None) -> np.ndarray:
+                 seeds: Sequence[int], request: Optional[dict[str, float]] = None,
+                 combinations=()) -> np.ndarray:
     """float32 [2 * len(seeds), A]: per seed two rows, equal but for `attribute`, 0 then 1; the
-    other attributes as request_labels gives them (requested or drawn). The row order of a
-    grid with two columns: each grid row one seed, the attribute off on the left, on the right."""
+    other attributes as request_labels gives them for the request with the attribute on (so a
+    Black_Hair row is never also Blond_Hair). The row order of a grid with two columns: each grid
+    row one seed, the attribute off on the left, on the right."""
     request = dict(request or {})
     if attribute in request:
         raise ConfigError(f"--attribute_sweep={attribute} is not allowed with "
                           f"--attributes={attribute}=...: the sweep draws it both off and on")
-    rows = np.repeat(request_labels(request, names, frequencies, seeds), 2, axis=0)
+    rows = np.repeat(request_labels({**request, attribute: 1.0}, names, frequencies, seeds,
+                                    combinations), 2, axis=0)
     column = list(names).index(attribute)
     rows[0::2, column], rows[1::2, column] = 0.0, 1.0
     return rows
@@ -289,12 +304,13 @@ def generator_labels(generator, attributes: str, seeds: Sequence[int]) -> Option
     if not names and not attributes:
         return None
     request = parse_attribute_request(attributes, names) if attributes else {}
-    return request_labels(request, names, attribute_frequencies_of(generator), seeds)
+    return request_labels(request, names, attribute_frequencies_of(generator), seeds,
+                          attribute_combinations_of(generator))
 
 
 def write_sweep(generate_fn, latent_dim: int, attribute: str, names: Sequence[str],
                 frequencies: Sequence[float], seeds: Sequence[int], path: str,
-                request: Optional[dict[str, float]] = None) -> np.ndarray:
+                request: Optional[dict[str, float]] = None, combinations=()) -> np.ndarray:
     """Writes the sweep grid of `attribute` to path and returns its tiles (uint8).
 
     generate_fn(z, labels) -> images in [-1, 1]. The grid has one row per seed and two columns:
@@ -302,7 +318,7 @@ def write_sweep(generate_fn, latent_dim: int, attribute: str, names: Sequence[st
     (right); the layout is stored in the PNG (images.load_grid_tiles cuts it back)."""
     z = np.repeat(seeded_noise(seeds, latent_dim), 2, axis=0)
     tiles = plots.to_uint8(generate_fn(z, sweep_labels(attribute, names, frequencies, seeds,
-                                                       request)))
+                                                       request, combinations)))
     images_lib.save_image_grid(tiles, path, ncols=2)
     return tiles
 
@@ -323,5 +339,5 @@ def attribute_sweep(attribute: str, attributes: str = "", workdir: str = "",
     path = os.path.join(outdir, f"sweep_{attribute}.png")
     write_sweep(lambda z, labels: _generate_z(generator, z, batch_size, labels),
                 generator.latent_dim, attribute, names, attribute_frequencies_of(generator),
-                seeds, path, request)
+                seeds, path, request, attribute_combinations_of(generator))
     return [path]

@@ -79,22 +79,25 @@ def _write_config(config: TrainConfig, workdir: str, gan: GAN) -> None:
     try:
         rundir.write_config(config, workdir)
         if gan.conditional:
-            rundir.write_attributes(workdir, gan.attribute_names, gan.attribute_frequencies)
+            rundir.write_attributes(workdir, gan.attribute_names, gan.attribute_frequencies,
+                                    gan.attribute_combinations)
     except OSError as error:
         raise RunError(f"cannot write the run directory {workdir}: {error.strerror}") from error
 
 
-def _attribute_frequencies(config: TrainConfig, source, run_dir: str, overwrite: bool):
-    """A conditional run's attribute frequencies (None for an unconditional one), its names
-    checked against the data source first (DataError naming the valid ones). A resumed run keeps
-    the frequencies it started with (attributes.json); a new one takes the source's."""
+def _attribute_shares(config: TrainConfig, source, run_dir: str, overwrite: bool):
+    """A conditional run's (attribute frequencies, combinations); (None, ()) for an unconditional
+    one. The names are checked against the data source first (DataError naming the valid ones).
+    A resumed run keeps the shares it started with (attributes.json; a run saved before
+    combinations were kept goes on without them, so its labels are drawn as before); a new one
+    takes the source's."""
     names = parse_attribute_names(config.conditional_attributes)
     if not names:
-        return None
+        return None, ()
     source.check_attributes(names)
     if not overwrite and rundir.has_attributes(run_dir):
-        return rundir.read_attributes(run_dir, config)[1]
-    return source.attribute_frequencies(names)
+        return rundir.read_attributes(run_dir, config)[1:]
+    return source.attribute_frequencies(names), source.attribute_combinations(names)
 
 
 def _check_free_space(gan: GAN, workdir: str, max_to_keep: int) -> None:
@@ -138,8 +141,9 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
     source = data.open_source(config)
     print(source.report())
     steps_per_epoch = _steps_per_epoch(config, source.num_examples)
-    gan = GAN(config, strategy,
-              attribute_frequencies=_attribute_frequencies(config, source, run_dir, overwrite))
+    frequencies, combinations = _attribute_shares(config, source, run_dir, overwrite)
+    gan = GAN(config, strategy, attribute_frequencies=frequencies,
+              attribute_combinations=combinations)
     _check_free_space(gan, workdir, config.max_to_keep)
     if overwrite and rundir.has_config(workdir):
         lock.move_aside() if lock is not None else rundir.move_aside(workdir)
@@ -225,7 +229,8 @@ class _Loop:
             self.collapse.first_diversity = monitoring.sample_diversity(
                 plots.load_grid_tiles(first_grid))
         self.fixed_noise = fixed_noise(config)
-        self.fixed_labels = fixed_labels(config, gan.attribute_frequencies)  # None: unconditional
+        self.fixed_labels = fixed_labels(config, gan.attribute_frequencies,  # None: unconditional
+                                         combinations=gan.attribute_combinations)
         self.last_save = clock()
         self.bad_steps = 0
         self.skipped_steps = 0

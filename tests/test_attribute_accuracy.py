@@ -79,18 +79,6 @@ def test_on_off_accuracy_is_nan_where_a_value_was_never_wanted():
         attr.on_off_accuracy([[1, 0]], [[1]])
 
 
-def test_drawn_labels_follow_the_frequencies_and_keep_each_seeds_draw():
-    drawn = labels.draw_labels([0.2, 0.7, 0.0, 1.0], range(20000))
-    assert drawn.dtype == np.float32 and drawn.shape == (20000, 4)
-    np.testing.assert_allclose(drawn.mean(0), [0.2, 0.7, 0.0, 1.0], atol=0.01)
-    # Independent attributes: the share with both of the first two is the product.
-    assert abs((drawn[:, 0] * drawn[:, 1]).mean() - 0.14) < 0.01
-    np.testing.assert_array_equal(labels.draw_labels([0.2, 0.7, 0.0, 1.0], [7, 11]),
-                                  drawn[[7, 11]])
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        labels.draw_labels([0.5, 1.5], [0])
-
-
 def test_classifier_layers_fit_the_image_size():
     small = attr.build_attribute_classifier(16, 3)
     assert small.output_shape == (None, 3)
@@ -157,6 +145,27 @@ def test_each_attribute_is_asked_on_and_off_with_the_same_noise_and_other_labels
     np.testing.assert_array_equal(asked[first, 1][:3], asked[first, 1][3:])
     np.testing.assert_array_equal(asked[first, 1][:3], labels.draw_labels(SHARES, [4, 9, 30])[:, 1])
     np.testing.assert_array_equal(z[0:3], z[3:6])
+
+
+def test_the_other_attributes_come_from_the_combinations_with_the_tested_value(trained):
+    classifier, _ = trained
+    calls = []
+
+    def recording(z, wanted):
+        calls.append(wanted.copy())
+        return render(z, wanted)
+
+    never_both = (("00", 0.3), ("01", 0.5), ("10", 0.2))  # a red face never has the corner
+    result = attr.attribute_accuracy(classifier, recording, LATENT, NAMES, SHARES, range(200),
+                                     combinations=never_both)
+    asked = np.concatenate(calls)
+    corner_on, corner_off = asked[:200], asked[200:400]
+    assert (corner_on == [1, 0]).all()
+    assert corner_off[:, 0].max() == 0 and 0.5 < corner_off[:, 1].mean() < 0.8  # 0.5 / 0.8
+    red_on = asked[400:600]
+    assert (red_on == [0, 1]).all()
+    for name in NAMES:
+        assert result[name]["mean"] >= 0.95, result
 
 
 def test_a_generator_of_the_wrong_size_is_one_line(trained):

@@ -161,6 +161,9 @@ def test_a_conditional_run_keeps_its_attributes_and_is_rebuilt_from_its_director
         stored = json.load(f)
     assert stored["names"] == list(NAMES)
     np.testing.assert_allclose(stored["frequencies"], frequencies, rtol=1e-6)
+    combinations = source.attribute_combinations(NAMES)
+    assert [tuple(pair) for pair in stored["combinations"]] == list(combinations)
+    assert sum(share for _, share in combinations) == pytest.approx(1.0)
     assert rundir.read_config(workdir).conditional_attributes == "Smiling,Pale_Skin"
     for name in ("samples/epoch_0001.png", "plots/d_output_hist_epoch_0001.png"):
         assert os.path.isfile(os.path.join(workdir, name)), name
@@ -170,8 +173,11 @@ def test_a_conditional_run_keeps_its_attributes_and_is_rebuilt_from_its_director
     for loaded in (generator, exported):
         assert loaded.attribute_names == NAMES
         np.testing.assert_allclose(loaded.attribute_frequencies, frequencies, rtol=1e-6)
+        assert loaded.attribute_combinations == combinations
     z = gan_lib.fixed_noise(config)
-    labels = gan_lib.fixed_labels(config, frequencies)
+    labels = gan_lib.fixed_labels(config, frequencies, combinations=combinations)
+    np.testing.assert_array_equal(labels, draw_labels(frequencies, gan_lib.grid_seeds(config),
+                                                      combinations))
     drawn = result.gan.generate(z, labels)
     np.testing.assert_allclose(inference.generate(generator, z, labels=labels), drawn, atol=1e-5)
     np.testing.assert_allclose(inference.generate(exported, z, labels=labels), drawn, atol=1e-5)
@@ -217,6 +223,22 @@ def test_a_conditional_run_without_attributes_json_cannot_be_loaded(tmp_path):
     with pytest.raises(RunError, match="names Pale_Skin,Smiling, but the run's config.json has "
                                        "conditional_attributes=Smiling,Pale_Skin"):
         checkpointing.load_run_generator(config.workdir)
+
+
+def test_a_run_saved_before_combinations_were_kept_resumes_drawing_labels_as_before(tmp_path):
+    config = _run_config(tmp_path / "run")
+    train_lib.train_and_evaluate(config)
+    frequencies = rundir.read_attributes(config.workdir)[1]
+    with open(os.path.join(config.workdir, rundir.ATTRIBUTES_FILE), "w") as f:
+        json.dump({"names": list(NAMES), "frequencies": list(frequencies)}, f)
+    result = train_lib.train_and_evaluate(config.replace(epochs=2))
+    assert int(result.gan.step) == 4 and result.gan.attribute_combinations == ()
+    with open(os.path.join(config.workdir, rundir.ATTRIBUTES_FILE)) as f:
+        assert json.load(f)["combinations"] == []
+    generator = checkpointing.load_run_generator(config.workdir)[1]
+    assert generator.attribute_combinations == ()
+    np.testing.assert_array_equal(gan_lib.fixed_labels(config, frequencies),
+                                  draw_labels(frequencies, gan_lib.grid_seeds(config)))
 
 
 def test_a_conditional_run_evaluates_during_training_with_labels_drawn_per_seed(tmp_path):

@@ -148,3 +148,19 @@ def test_recipe_costs_prints_a_row_per_preset():
                       r"([0-9.]+) \|$", out, re.M)
     assert [(name, int(size)) for name, size, *_ in rows] == [("dcgan64", 64), ("keras32", 32)]
     assert all(float(gib) > 1.0 and float(hours) > 0 for *_, gib, _, hours in rows)
+
+
+def test_compare_draws_prints_both_ways_of_drawing_the_other_attributes(tmp_path):
+    from kerasgan import config as config_lib, evaluate_lib, train_lib
+    workdir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(config_lib.make_config(
+        dataset="synthetic", num_synthetic=200, image_size=16, latent_dim=8, batch_size=8,
+        arch="dcgan", channels=16, epochs=1, steps_per_epoch=2, num_grid_samples=4,
+        conditional_attributes="Black_Hair,Blond_Hair", workdir=workdir))
+    evaluate_lib.evaluate_run(workdir, "attribute_accuracy", num_samples=8)
+    out = _run("conditional32/compare_draws.py", f"--workdir={workdir}", "--num_seeds=16")
+    assert "16 seeds each way" in out, out
+    for name in ("Black_Hair", "Blond_Hair"):
+        row = re.search(rf"^{name}\s+([0-9.]+)(\s+[0-9.]+ \([0-9.]+/[0-9.]+\)){{2}}$", out, re.M)
+        assert row and 0.0 <= float(row.group(1)) <= 1.0, out
+    assert re.search(r"^swd_avg\s+[0-9.]+\s+[0-9.]+$", out, re.M), out

@@ -198,6 +198,22 @@ def test_conditional_configs_round_trip_and_unconditional_ones_stay_as_they_were
     assert plain_g.attribute_names == () and plain_g.attribute_frequencies == ()
 
 
+def test_a_generators_attribute_combinations_round_trip_in_its_config_and_file(tmp_path):
+    combinations = (("000", 0.5), ("110", 0.3), ("001", 0.2))
+    generator = networks.Generator(image_size=16, latent_dim=8, arch="dcgan", channels=16,
+                                   attribute_names=NAMES, attribute_combinations=combinations)
+    assert networks.Generator.from_config(generator.get_config()).attribute_combinations == \
+        combinations
+    generator(networks.example_inputs(generator))
+    path = str(tmp_path / "generator.keras")
+    generator.save(path)
+    assert keras.models.load_model(path).attribute_combinations == combinations
+    assert "attribute_combinations" not in _conditional("dcgan")[0].get_config()
+    with pytest.raises(ValueError, match="distinct codes of 3 0/1 characters"):
+        networks.Generator(image_size=16, attribute_names=NAMES,
+                           attribute_combinations=(("01", 1.0),))
+
+
 def test_a_conditional_generator_without_frequencies_takes_half_for_each():
     generator = networks.Generator(image_size=16, latent_dim=8, arch="dcgan",
                                    attribute_names=["Smiling", "Male"])

@@ -170,11 +170,18 @@ def test_a_refused_setting_of_a_new_run_leaves_no_directory(tmp_path, tiny_confi
 def test_attributes_json_round_trips_and_a_damaged_one_is_one_line(tmp_path):
     workdir = str(tmp_path)
     assert not rundir.has_attributes(workdir)
-    rundir.write_attributes(workdir, ("Smiling", "Male"), [0.48, 0.42])
+    combinations = (("00", 0.4), ("11", 0.32), ("10", 0.16), ("01", 0.1))
+    rundir.write_attributes(workdir, ("Smiling", "Male"), [0.48, 0.42], combinations)
     assert rundir.has_attributes(workdir)
-    assert rundir.read_attributes(workdir) == (("Smiling", "Male"), (0.48, 0.42))
+    assert rundir.read_attributes(workdir) == (("Smiling", "Male"), (0.48, 0.42), combinations)
+    # A run saved before combinations were kept reads as having none.
+    with open(os.path.join(workdir, rundir.ATTRIBUTES_FILE), "w") as f:
+        f.write('{"names": ["Smiling"], "frequencies": [0.5]}')
+    assert rundir.read_attributes(workdir) == (("Smiling",), (0.5,), ())
     for content in ('{"names": ["Smiling"], "frequencies": [0.5, 0.5]}',
                     '{"names": ["Smiling"], "frequencies": [1.5]}', '{"names": ["Smiling"]}',
+                    '{"names": ["Smiling"], "frequencies": [0.5], "combinations": [["01", 1.0]]}',
+                    '{"names": ["Smiling"], "frequencies": [0.5], "combinations": 3}',
                     "not json"):
         with open(os.path.join(workdir, rundir.ATTRIBUTES_FILE), "w") as f:
             f.write(content)

@@ -88,6 +88,35 @@ def test_sweep_labels_switch_one_attribute_per_row():
         sample_lib.sweep_labels("Smiling", NAMES, SHARES, seeds, {"Smiling": 1.0})
 
 
+# Eyeglasses only on smiling faces, never blond: the data's combinations of NAMES.
+COMBINATIONS = (("001", 0.4), ("100", 0.3), ("110", 0.2), ("000", 0.1))
+
+
+def test_requested_labels_come_with_the_others_as_the_data_has_them(capsys):
+    asked = sample_lib.request_labels({"Eyeglasses": 1.0}, NAMES, SHARES, range(200),
+                                      COMBINATIONS)
+    np.testing.assert_array_equal(asked, np.tile([1.0, 1.0, 0.0], (200, 1)))
+    drawn = sample_lib.request_labels({}, NAMES, SHARES, range(4000), COMBINATIONS)
+    codes = ["".join(str(int(v)) for v in row) for row in drawn]
+    assert set(codes) == {code for code, _ in COMBINATIONS}
+    assert codes.count("001") / len(codes) == pytest.approx(0.4, abs=0.03)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_request_no_training_face_has_says_so_and_draws_the_rest_alone(capsys):
+    asked = sample_lib.request_labels({"Eyeglasses": 1.0, "Blond_Hair": 1.0}, NAMES, SHARES,
+                                      range(50), COMBINATIONS)
+    assert "note: no training face has Eyeglasses=1, Blond_Hair=1" in capsys.readouterr().out
+    np.testing.assert_array_equal(asked[:, 0], labels.draw_labels(SHARES, range(50))[:, 0])
+    assert (asked[:, 1:] == 1).all()
+
+
+def test_sweep_rows_take_the_others_of_faces_with_the_attribute():
+    rows = sample_lib.sweep_labels("Eyeglasses", NAMES, SHARES, range(20), None, COMBINATIONS)
+    np.testing.assert_array_equal(rows[:, 1], [0, 1] * 20)
+    assert (rows[:, 0] == 1).all() and (rows[:, 2] == 0).all()  # smiling, never blond
+
+
 def _toy_generate(z, wanted):
     """Noise-coloured tiles with a white square in the corner for Smiling."""
     field = np.tile(z, SIZE * SIZE * 3 // LATENT).reshape(len(z), SIZE, SIZE, 3)
@@ -111,8 +140,9 @@ def test_sweep_grid_is_rows_of_one_seed_off_then_on(tmp_path):
     assert not np.array_equal(off[0], off[1])  # rows differ
 
 
-def _conditional(names=NAMES, frequencies=tuple(SHARES)):
-    return types.SimpleNamespace(attribute_names=names, attribute_frequencies=frequencies)
+def _conditional(names=NAMES, frequencies=tuple(SHARES), combinations=()):
+    return types.SimpleNamespace(attribute_names=names, attribute_frequencies=frequencies,
+                                 attribute_combinations=combinations)
 
 
 def test_generator_labels_follow_what_the_generator_keeps():
@@ -121,6 +151,9 @@ def test_generator_labels_follow_what_the_generator_keeps():
     np.testing.assert_array_equal(drawn, labels.draw_labels(SHARES, [0, 1]))
     asked = sample_lib.generator_labels(_conditional(), "Smiling=-1", [0, 1])
     assert (asked[:, 0] == 0).all()
+    kept = sample_lib.generator_labels(_conditional(combinations=COMBINATIONS), "Smiling=-1",
+                                       range(30))
+    assert {tuple(row) for row in kept} == {(0.0, 0.0, 1.0), (0.0, 0.0, 0.0)}
     with pytest.raises(ConfigError, match="unconditional"):
         sample_lib.generator_labels(types.SimpleNamespace(), "Smiling=1", [0])
     with pytest.raises(RunError, match="3 attribute\\(s\\) but 2 attribute frequencies"):

@@ -15,6 +15,7 @@ from kerasgan.data.celeba import celeba_listing, tfds_listing
 from kerasgan.data.listing import GET_CELEBA, Listing, folder_listing
 from kerasgan.data.synthetic import synthetic_attributes, synthetic_faces
 from kerasgan.errors import DataError
+from kerasgan.labels import label_combinations
 
 _SHOWN_SKIPPED = 5
 
@@ -38,7 +39,8 @@ class ImageSource:
 
     Conditional training asks for some attributes by name: `check_attributes(names)` says in
     one line why it cannot have them, `labels` and `dataset(..., attributes=names)` give them
-    as float32 1.0 / 0.0, `attribute_frequencies` their shares.
+    as float32 1.0 / 0.0, `attribute_frequencies` their shares and `attribute_combinations` how
+    they occur together.
     """
 
     def __init__(self, name: str, images: np.ndarray, seed: int = 0, flip: bool = False,
@@ -119,6 +121,12 @@ class ImageSource:
         """float32 [A]: the share of the source's images that have each named attribute."""
         self.check_attributes(names)
         return self._label_table(names).mean(axis=0, dtype=np.float64).astype(np.float32)
+
+    def attribute_combinations(self, names: Sequence[str]) -> tuple[tuple[str, float], ...]:
+        """The named attributes' distinct label rows over the source's images, with their shares
+        (labels.label_combinations): how the attributes occur together."""
+        self.check_attributes(names)
+        return label_combinations(self._label_table(names))
 
     def labels(self, names: Sequence[str], num: int) -> np.ndarray:
         """float32 [min(num, N), A], 1.0 = has the attribute, 0.0 = has not: the labels of
