@@ -35,12 +35,12 @@ D_NORMS = ("none", "spectral")
 # Values that fields added after a run was written take when its config.json lacks them: the
 # behaviour that run had, so an old run resumes as it trained (new runs get the dataclass default).
 LEGACY_VALUES: dict[str, Any] = {"g_ema": False, "epoch_work_share": 1.0,
-                                 "conditional_attributes": ""}
+                                 "conditional_attributes": "", "label_scale": 0.1}
 
 # Fields that decide what the weights in a checkpoint mean, or which data trained them.
 # A run directory whose config.json differs in any of these cannot be resumed with the new one.
 IDENTITY_FIELDS = ("image_size", "arch", "latent_dim", "channels", "d_norm", "dataset", "loss",
-                   "conditional_attributes")
+                   "conditional_attributes", "label_scale")
 
 # An attribute name as CelebA's list_attr_celeba spells them: letters, digits and underscores,
 # e.g. Smiling, Blond_Hair, 5_o_Clock_Shadow.
@@ -68,6 +68,9 @@ class TrainConfig:
                                          "separated CelebA names (e.g. Smiling,Eyeglasses): G "
                                          "draws faces with the attributes asked for; empty "
                                          "for an unconditional GAN")
+    label_scale: float = _field(0.1, "a conditional G's embedded labels relative to z: higher "
+                                "obeys the attributes more and varies the faces less (at 1.0 "
+                                "they collapsed to a few per attribute combination)")
     # Optimisation.
     loss: str = _field("nonsaturating", "GAN loss: nonsaturating, lsgan, wgan-gp or hinge")
     batch_size: int = _field(128, "images per training step (global, across all replicas)")
@@ -204,6 +207,7 @@ class TrainConfig:
         _at_least("eval_num_samples", self.eval_num_samples, 2)
         parse_metrics(self.eval_metrics, "eval_metrics", TRAINING_EVAL_METRICS)
         parse_attribute_names(self.conditional_attributes)
+        _positive("label_scale", self.label_scale)
         return self
 
     @property

@@ -407,7 +407,8 @@ def _build_networks(config: TrainConfig, precision: str, attribute_frequencies=(
                                        config.sync_batchnorm, config.channels, config.d_norm,
                                        attribute_names=names,
                                        attribute_frequencies=attribute_frequencies,
-                                       attribute_combinations=attribute_combinations)
+                                       attribute_combinations=attribute_combinations,
+                                       label_scale=config.label_scale)
     finally:
         keras.config.set_dtype_policy(previous)
 

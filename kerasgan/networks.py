@@ -9,7 +9,7 @@ Both take an optional list of binary attributes (CelebA's Smiling, Eyeglasses, .
 they are exactly the unconditional networks (same layers, weights, outputs and checkpoint keys).
 With attributes, labels are float32 [batch, A], 1.0 where a face has the attribute:
 - G (as in the conditional GAN of Mirza & Osindero 2014): the labels, mapped to -1/+1, go through
-  a learned linear embedding of latent_dim units, scaled by LABEL_SCALE = 0.1, and are
+  a learned linear embedding of latent_dim units, scaled by --label_scale (0.1), and are
   concatenated to z before G's first Dense. The embedding starts with N(0, 1/A) weights, so the
   embedded units start at a tenth of z's scale. At z's own scale (StyleGAN2-ADA's choice) the
   labels drowned the noise: on the 32 px quick32 recipe with six synthetic attributes, 3 epochs
@@ -37,12 +37,12 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from kerasgan.config import ARCHS, IMAGE_SIZES, parse_attribute_names
+from kerasgan.config import ARCHS, IMAGE_SIZES, TrainConfig, parse_attribute_names
 from kerasgan.labels import check_combinations
 from kerasgan.layers import FusedBatchNormalization
 
 _START = {"seed": 8, "dcgan": 4}
-LABEL_SCALE = 0.1  # a conditional G's embedded labels, relative to z (module docstring)
+LABEL_SCALE = TrainConfig.label_scale  # a conditional G's embedded labels, relative to z (above)
 _BN_MOMENTUM = 0.9
 
 
@@ -76,6 +76,9 @@ class Generator(keras.Model):
         attribute_frequencies: the share of the training images that have each attribute, kept
             (in the config, so in generator.keras) for drawing natural labels; 0.5 each when
             not given.
+        label_scale: the factor on a conditional G's embedded labels (LABEL_SCALE unless a saved
+            generator says otherwise): kept in the config, so a generator.keras draws as it was
+            trained even if the default changes.
         attribute_combinations: the attributes' label rows in the training data with their
             shares (labels.label_combinations), kept likewise so that drawn labels come in the
             data's combinations; () when not known (each attribute is then drawn alone).
@@ -84,7 +87,8 @@ class Generator(keras.Model):
 
     def __init__(self, image_size: int = 128, latent_dim: int = 100, arch: str = "seed",
                  sync_batchnorm: bool = False, channels: int = 0, attribute_names=(),
-                 attribute_frequencies=(), attribute_combinations=(), **kwargs):
+                 attribute_frequencies=(), attribute_combinations=(),
+                 label_scale: float = LABEL_SCALE, **kwargs):
         super().__init__(**kwargs)
         self.image_size = image_size
         self.latent_dim = latent_dim
@@ -95,6 +99,7 @@ class Generator(keras.Model):
         self.attribute_frequencies = _frequencies(attribute_frequencies, self.attribute_names)
         self.attribute_combinations = check_combinations(attribute_combinations,
                                                          len(self.attribute_names))
+        self.label_scale = float(label_scale)
         stages = _check(image_size, arch)
         start = _START[arch]
         width = channels or 512
@@ -136,7 +141,7 @@ class Generator(keras.Model):
         if not self.attribute_names:
             return self.net(inputs, training=training)
         z, labels = _split_inputs(inputs, self.attribute_names, "z")
-        embedded = LABEL_SCALE * self.label_embedding(_signs(labels))
+        embedded = self.label_scale * self.label_embedding(_signs(labels))
         return self.net(ops.concatenate([ops.cast(z, embedded.dtype), embedded], axis=-1),
                         training=training)
 
@@ -146,7 +151,8 @@ class Generator(keras.Model):
                       sync_batchnorm=self.sync_batchnorm, channels=self.channels)
         if self.attribute_names:  # an unconditional G's config stays as it was
             config.update(attribute_names=list(self.attribute_names),
-                          attribute_frequencies=list(self.attribute_frequencies))
+                          attribute_frequencies=list(self.attribute_frequencies),
+                          label_scale=self.label_scale)
             if self.attribute_combinations:
                 config.update(attribute_combinations=[
                     list(pair) for pair in self.attribute_combinations])
@@ -250,7 +256,8 @@ def generator_kwargs(config, attribute_frequencies=(), attribute_combinations=()
     names = parse_attribute_names(config.conditional_attributes)
     if names:
         kwargs.update(attribute_names=names, attribute_frequencies=tuple(attribute_frequencies),
-                      attribute_combinations=tuple(attribute_combinations))
+                      attribute_combinations=tuple(attribute_combinations),
+                      label_scale=config.label_scale)
     return kwargs
 
 
@@ -266,14 +273,15 @@ def build_generator(config, sync_batchnorm: bool = False, name: str = "generator
 
 def build_networks(image_size: int, latent_dim: int, arch: str, sync_batchnorm: bool = False,
                    channels: int = 0, d_norm: str = "none", attribute_names=(),
-                   attribute_frequencies=(), attribute_combinations=()
-                   ) -> tuple[Generator, Discriminator]:
+                   attribute_frequencies=(), attribute_combinations=(),
+                   label_scale: float = LABEL_SCALE) -> tuple[Generator, Discriminator]:
     """A built generator/discriminator pair (weights created, ready for checkpoints and optimizers)."""
     generator = Generator(image_size=image_size, latent_dim=latent_dim, arch=arch,
                           sync_batchnorm=sync_batchnorm, channels=channels,
                           attribute_names=attribute_names,
                           attribute_frequencies=attribute_frequencies,
-                          attribute_combinations=attribute_combinations, name="generator")
+                          attribute_combinations=attribute_combinations,
+                          label_scale=label_scale, name="generator")
     discriminator = Discriminator(image_size=image_size, arch=arch, sync_batchnorm=sync_batchnorm,
                                   channels=channels, norm=d_norm, attribute_names=attribute_names,
                                   name="discriminator")

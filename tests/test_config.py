@@ -53,6 +53,7 @@ def test_unknown_json_field_is_refused():
     ("r1_gamma", -1.0, r"--r1_gamma=-1.0 is not allowed: it must be at least 0"),
     ("r1_interval", 0, r"--r1_interval=0 is not allowed: it must be greater than 0"),
     ("g_ema_kimg", 0.0, r"--g_ema_kimg=0.0 is not allowed: it must be greater than 0"),
+    ("label_scale", 0.0, r"--label_scale=0.0 is not allowed: it must be greater than 0"),
     ("epoch_work_share", 0.0, r"--epoch_work_share=0.0 is not allowed: use a value in \(0, 1\]"),
 ])
 def test_bad_values_name_the_flag_and_what_is_allowed(field, value, message):
@@ -90,6 +91,7 @@ def test_a_config_json_from_before_a_field_existed_reads_as_the_run_it_was():
     old = config_lib.TrainConfig.from_json(json.dumps(values))
     assert old.g_ema is False and old.epoch_work_share == 1.0
     assert old.conditional_attributes == ""  # runs from before conditioning were unconditional
+    assert old.label_scale == 0.1  # conditional runs before the flag scaled labels by 0.1
     assert config_lib.TrainConfig().g_ema is True  # new runs average G
 
 

@@ -3,7 +3,7 @@ import pytest
 
 import keras
 
-from kerasgan import networks
+from kerasgan import config as config_lib, networks
 
 
 def _layer_names(model):
@@ -212,6 +212,23 @@ def test_a_generators_attribute_combinations_round_trip_in_its_config_and_file(t
     with pytest.raises(ValueError, match="distinct codes of 3 0/1 characters"):
         networks.Generator(image_size=16, attribute_names=NAMES,
                            attribute_combinations=(("01", 1.0),))
+
+
+def test_the_label_scale_is_kept_and_scales_the_embedded_labels():
+    generator = networks.Generator(image_size=16, latent_dim=8, arch="dcgan", channels=16,
+                                   attribute_names=NAMES, label_scale=0.3)
+    z, labels = _inputs()
+    drawn = generator((z, labels)).numpy()
+    rebuilt = networks.Generator.from_config(generator.get_config())
+    assert rebuilt.label_scale == 0.3
+    rebuilt((z, labels))
+    rebuilt.set_weights(generator.get_weights())
+    np.testing.assert_allclose(rebuilt((z, labels)).numpy(), drawn, atol=1e-6)
+    old_config = {k: v for k, v in generator.get_config().items() if k != "label_scale"}
+    assert networks.Generator.from_config(old_config).label_scale == networks.LABEL_SCALE == 0.1
+    config = config_lib.make_config(image_size=16, latent_dim=8, arch="dcgan", channels=16,
+                                    conditional_attributes=",".join(NAMES), label_scale=0.3)
+    assert networks.build_generator(config).label_scale == 0.3
 
 
 def test_a_conditional_generator_without_frequencies_takes_half_for_each():
