@@ -79,11 +79,11 @@ def draw_labels(frequencies: Sequence[float], seeds: Sequence[int],
         raise ValueError(f"asked columns {sorted(asked)} outside the {len(shares)} attributes")
     matching = [(code, share) for code, share in check_combinations(combinations, len(shares))
                 if _matches(code, asked)]
+    weights = np.cumsum([share for _, share in matching])
     rows = []
     for seed in seeds:
         stream = np.random.default_rng([_LABEL_STREAM, int(seed)])
         if matching:
-            weights = np.cumsum([share for _, share in matching])
             pick = int(np.searchsorted(weights, stream.random() * weights[-1], side="right"))
             rows.append([c == "1" for c in matching[min(pick, len(matching) - 1)][0]])
         else:
