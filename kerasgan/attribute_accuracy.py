@@ -9,9 +9,10 @@ trained on the run's real faces judges generated ones (evaluate's attribute_accu
 For each attribute a and each noise seed the generator draws two faces with the same z: one asked
 to have a, one asked not to, the other attributes drawn as the real faces with (or without) a
 have them (the data's attribute combinations, labels.draw_labels), so that no face is asked for
-what no real face is, black and blond hair at once. "on" is the share of the first that the classifier says have a, "off" the share of the
-second that it says lack a, and "mean" their average, a balanced accuracy: 1 for a generator
-that obeys a, 0.5 for one that ignores it, 0 for one that inverts it, whatever a's frequency.
+what no real face is, black and blond hair at once. "on" is the share of the first that the
+classifier says have a, "off" the share of the second that it says lack a, and "mean" their
+average, a balanced accuracy: 1 for a generator that obeys a, 0.5 for one that ignores it, 0 for
+one that inverts it, whatever a's frequency.
 The ceiling is the classifier's own on/off/mean on held-out real faces: the generator cannot be
 measured as more faithful than its judge. See docs/metrics.md.
 """

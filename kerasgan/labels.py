@@ -34,10 +34,10 @@ def label_combinations(labels, limit: int = MAX_COMBINATIONS) -> tuple[tuple[str
     labels = np.asarray(labels)
     if labels.ndim != 2 or not len(labels):
         raise ValueError(f"labels must be a non-empty [N, A] array, got shape {labels.shape}")
-    codes = ["".join("1" if v > 0.5 else "0" for v in row) for row in labels]
-    unique, counts = np.unique(codes, return_counts=True)
-    order = sorted(range(len(unique)), key=lambda i: (-counts[i], unique[i]))[:limit]
-    return tuple((str(unique[i]), float(counts[i]) / len(labels)) for i in order)
+    rows, counts = np.unique(labels > 0.5, axis=0, return_counts=True)
+    codes = ["".join("1" if bit else "0" for bit in row) for row in rows]
+    order = sorted(range(len(codes)), key=lambda i: (-counts[i], codes[i]))[:limit]
+    return tuple((codes[i], float(counts[i]) / len(labels)) for i in order)
 
 
 def check_combinations(combinations: Combinations, num_attributes: int

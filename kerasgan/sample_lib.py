@@ -4,7 +4,8 @@ walk between two seeds' noise vectors (slerp) into a strip and a GIF.
 A conditional generator (one with attribute_names) also takes labels: attributes asked for on the
 command line (--attributes=Smiling=1,Eyeglasses=-1) are set, the others drawn per seed as the
 training faces that have the asked values have them (labels.draw_labels); an attribute sweep
-draws each seed twice, the attribute off then on. An unconditional generator is sampled exactly as before.
+draws each seed twice, the attribute off then on. An unconditional generator is sampled exactly
+as before.
 """
 
 from __future__ import annotations
