@@ -119,7 +119,7 @@ class AveragedGenerator:
                 self._labels = tf.constant(draw_labels(
                     self.model.attribute_frequencies,
                     range(REFRESH_LABEL_SEED, REFRESH_LABEL_SEED + REFRESH_BATCH),
-                    getattr(self.model, "attribute_combinations", ())))
+                    self.model.attribute_combinations))
                 self._refresh_fn = tf.function(
                     lambda z, labels: self.model((z, labels), training=True))
             else:
