@@ -29,8 +29,8 @@ import numpy as np
 from kerasgan import rundir
 from kerasgan.errors import DataError, RunError
 from kerasgan.fileio import atomic_target, write_atomic
-from kerasgan.gan import seeded_noise
 from kerasgan.labels import draw_labels
+from kerasgan.noise import seeded_noise
 
 THRESHOLD = 0.5  # a sigmoid output above this says "has the attribute"
 MAX_CLASSIFIER_SIDE = 64  # larger images are average-pooled down to this first
@@ -243,7 +243,7 @@ def attribute_accuracy(classifier: keras.Model,
             (labels.label_combinations). The attributes not under test are drawn per noise seed
             from the combinations that have the tested value (labels.draw_labels); one by one
             from the frequencies, the same for both faces of a seed, when there are none.
-        noise_seeds: each gives one z (gan.seeded_noise) drawn twice per attribute, asked on and
+        noise_seeds: each gives one z (noise.seeded_noise) drawn twice per attribute, asked on and
             asked off, so 2 * len(noise_seeds) images per attribute.
         chunk: images generated and classified at a time (bounds the memory).
     """

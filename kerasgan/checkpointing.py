@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import os
 import zipfile
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import keras
 import tensorflow as tf
 
 from kerasgan import rundir
 from kerasgan.config import TrainConfig, parse_attribute_names
-from kerasgan.errors import RunError
+from kerasgan.errors import ConfigError, RunError
 from kerasgan.fileio import atomic_target
-from kerasgan.gan import GAN
 from kerasgan.networks import Generator, build_generator
+
+if TYPE_CHECKING:  # the training state is only passed in: reading a run never imports it
+    from kerasgan.gan import GAN
 
 
 class RunCheckpoint:
@@ -37,7 +39,7 @@ class RunCheckpoint:
         max_to_keep: how many checkpoints stay on disk.
     """
 
-    def __init__(self, gan: GAN, workdir: str, max_to_keep: int = 3):
+    def __init__(self, gan: "GAN", workdir: str, max_to_keep: int = 3):
         self.gan = gan
         self.items = gan.checkpoint_items()
         self.checkpoint = tf.train.Checkpoint(**self.items)
@@ -130,28 +132,85 @@ def load_generator(path: str) -> Generator:
     return model
 
 
-def load_run_generator(workdir: str, raw: bool = False) -> tuple[TrainConfig, Generator, str]:
-    """The inference generator of a run's latest checkpoint (G's moving average when the run
-    keeps one and the checkpoint has it; G itself with raw), without building D or the optimizers.
-    A conditional run's generator is rebuilt from config.json and attributes.json."""
+def load_run_generator(workdir: str, raw: bool = False, step: Optional[int] = None
+                       ) -> tuple[TrainConfig, Generator, str]:
+    """The inference generator of a run's latest checkpoint, or of its kept checkpoint of `step`
+    (G's moving average when the run keeps one and the checkpoint has it; G itself with raw),
+    without building D or the optimizers. A conditional run's generator is rebuilt from
+    config.json and attributes.json. Only reads the run directory: no lock, nothing written."""
+    config, generator = build_run_generator(workdir)
+    if step is not None:
+        path = kept_checkpoint_path(workdir, step)
+        restore_generator(generator, config, path, raw)
+        return config, generator, path
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=generator),
+                                         rundir.path(workdir, rundir.CHECKPOINT_DIR), max_to_keep=None)
+    path = _restore_newest_readable(manager, lambda p: _restore_status(generator, config, p, raw),
+                                    partial=True)
+    if path is None:
+        raise _no_checkpoint(workdir)
+    return config, generator, path
+
+
+def build_run_generator(workdir: str) -> tuple[TrainConfig, Generator]:
+    """A run's generator as config.json (and attributes.json) describe it, weights not loaded."""
     config = rundir.read_config(workdir)
     frequencies, combinations = (), ()
     if parse_attribute_names(config.conditional_attributes):
         frequencies, combinations = rundir.read_attributes(workdir, config)[1:]
-    generator = build_generator(config, attribute_frequencies=frequencies,
-                                attribute_combinations=combinations)
-    manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=generator),
-                                         rundir.path(workdir, rundir.CHECKPOINT_DIR), max_to_keep=None)
+    return config, build_generator(config, attribute_frequencies=frequencies,
+                                   attribute_combinations=combinations)
 
-    def restore(path: str):
-        use_average = (config.g_ema and not raw) and "g_ema" in checkpoint_items_in(path)
-        item = "g_ema" if use_average else "generator"
-        return tf.train.Checkpoint(**{item: generator}).restore(path)
 
-    path = _restore_newest_readable(manager, restore, partial=True)
-    if path is None:
+def _restore_status(generator: Generator, config: TrainConfig, path: str, raw: bool):
+    use_average = (config.g_ema and not raw) and "g_ema" in checkpoint_items_in(path)
+    item = "g_ema" if use_average else "generator"
+    return tf.train.Checkpoint(**{item: generator}).restore(path)
+
+
+def restore_generator(generator: Generator, config: TrainConfig, path: str,
+                      raw: bool = False) -> None:
+    """Fills a run's generator (build_run_generator) from the checkpoint at path: its inference
+    generator, or G with raw. RunError when the checkpoint is gone or cannot be read (training
+    deletes all but the newest --max_to_keep)."""
+    try:
+        _restore_status(generator, config, path, raw).expect_partial() \
+            .assert_existing_objects_matched()
+    except (tf.errors.OpError, ValueError, AssertionError, IndexError) as error:
+        gone = not tf.io.gfile.exists(path + ".index")
+        raise RunError(f"checkpoint {os.path.basename(path)} "
+                       + ("is gone: training keeps only its newest checkpoints (--max_to_keep)"
+                          if gone else "could not be read: "
+                          + (str(error).splitlines()[0] if str(error) else type(error).__name__))
+                       ) from error
+
+
+def kept_checkpoints(workdir: str) -> list[tuple[int, str]]:
+    """(step, path) of the checkpoints a run keeps now, oldest first ([] before the first one).
+    Read afresh on every call, so a run that is still training shows its new ones."""
+    state = tf.train.get_checkpoint_state(rundir.path(workdir, rundir.CHECKPOINT_DIR))
+    paths = list(state.all_model_checkpoint_paths) if state else []
+    kept = []
+    for path in paths:
+        if not os.path.isabs(path):
+            path = rundir.path(workdir, rundir.CHECKPOINT_DIR, path)
+        number = os.path.basename(path).rsplit("-", 1)[-1]
+        if number.isdigit() and tf.io.gfile.exists(path + ".index"):
+            kept.append((int(number), path))
+    return kept
+
+
+def kept_checkpoint_path(workdir: str, step: int) -> str:
+    """The path of the run's kept checkpoint of `step`; ConfigError listing the kept steps when
+    there is none (never a path built from the caller's text)."""
+    kept = kept_checkpoints(workdir)
+    for number, path in kept:
+        if number == step:
+            return path
+    if not kept:
         raise _no_checkpoint(workdir)
-    return config, generator, path
+    raise ConfigError(f"--checkpoint={step} is not allowed: {workdir} keeps the checkpoints of "
+                      f"steps {', '.join(str(number) for number, _ in kept)}")
 
 
 def read_counters(checkpoint_path: str) -> tuple[int, int, int]:

@@ -14,6 +14,7 @@ from absl import flags
 from kerasgan import cli
 from kerasgan.config import make_config, parse_metrics
 from kerasgan.errors import ConfigError
+from kerasgan.noise import check_truncation
 
 flags.DEFINE_string("workdir", "", "run directory to evaluate (its latest checkpoint); required")
 flags.DEFINE_string("metrics", "swd", "comma-separated: swd, fid, kid (fid and kid need "
@@ -38,6 +39,8 @@ flags.DEFINE_integer("batch_size", 64, "images per generator forward pass")
 flags.DEFINE_integer("seed", 0, "noise seeds seed*1e6+0..N-1 and the SWD/KID random draws")
 flags.DEFINE_bool("raw_g", False, "measure the trained G itself rather than its moving average "
                   "(runs trained with --g_ema)")
+flags.DEFINE_float("truncation", 1.0, "truncation ψ in (0, 1] of the generated images' noise "
+                   "(as sample --truncation; recorded in each result's protocol); 1 = none")
 FLAGS = flags.FLAGS
 
 
@@ -48,6 +51,7 @@ def main(argv):
     if FLAGS.num_samples < 2:
         raise ConfigError(f"--num_samples={FLAGS.num_samples} is not allowed: it must be at "
                           "least 2")
+    check_truncation(FLAGS.truncation)
     overrides = {name: getattr(FLAGS, name) for name in ("dataset", "split")
                  if getattr(FLAGS, name)}
     make_config(**overrides)  # bad values fail here, before TensorFlow loads
@@ -57,7 +61,7 @@ def main(argv):
         FLAGS.workdir, metrics, FLAGS.num_samples, dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
         split=FLAGS.split, inception_weights=FLAGS.inception_weights or None,
         cache_dir=FLAGS.stats_dir or None, seed=FLAGS.seed, batch_size=FLAGS.batch_size,
-        raw=FLAGS.raw_g)
+        raw=FLAGS.raw_g, truncation=FLAGS.truncation)
 
 
 if __name__ == "__main__":

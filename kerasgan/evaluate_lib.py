@@ -30,6 +30,7 @@ from kerasgan import (attribute_accuracy as attribute_lib, checkpointing, data, 
                       metrics as metrics_lib, rundir, sample_lib)
 from kerasgan.config import TrainConfig, parse_metrics as _parse_metrics
 from kerasgan.errors import ConfigError, DataError
+from kerasgan.noise import check_truncation
 
 # The values worth a history.csv column at every image size (per-level SWD and kid_std go to
 # metrics.jsonl and TensorBoard only).
@@ -74,16 +75,17 @@ def _inception_features(weights_path: Optional[str], batch_size: int):
 
 
 def generate_images(generator, num: int, seed: int = 0, batch_size: int = 64,
-                    report: bool = False) -> np.ndarray:
+                    report: bool = False, truncation: float = 1.0) -> np.ndarray:
     """float32 [-1, 1] images for noise seeds seed * 1e6 + (0 .. num-1), in inference mode.
 
     With seed 0 these are the images `kerasgan.sample --seeds=0-(num-1)` writes (a conditional
-    generator's attributes drawn per seed from the data's frequencies, as there); with report, the
-    generation speed is printed.
+    generator's attributes drawn per seed from the data's frequencies, as there; the same
+    --truncation); with report, the generation speed is printed.
     """
     seeds = range(seed * NOISE_SEED_STRIDE, seed * NOISE_SEED_STRIDE + num)
     return sample_lib.generate(generator, seeds, batch_size, report,
-                               labels=sample_lib.generator_labels(generator, "", seeds))
+                               labels=sample_lib.generator_labels(generator, "", seeds),
+                               truncation=truncation)
 
 
 def real_stats_key(config: TrainConfig, num_samples: int, extractor_id: str) -> dict[str, Any]:
@@ -123,8 +125,8 @@ class _RealImages:
 def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[str] = ("swd",),
                        num_samples: int = 1024, inception_weights: Optional[str] = None,
                        feature_extractor=None, cache_dir: Optional[str] = None, seed: int = 0,
-                       batch_size: int = 64,
-                       source: Optional[data.ImageSource] = None) -> list[dict[str, Any]]:
+                       batch_size: int = 64, source: Optional[data.ImageSource] = None,
+                       truncation: float = 1.0) -> list[dict[str, Any]]:
     """Measures `generator` against the real data config names; one dict per metric value.
 
     Args:
@@ -141,8 +143,11 @@ def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[s
         seed: picks the noise (seeds seed * 1e6 + 0..N-1) and the SWD/KID random draws.
         batch_size: images per generator forward pass.
         source: an already opened ImageSource of config's data (training passes its own).
+        truncation: ψ of noise.truncate for the generated images (1: the noise as drawn); every
+            result's protocol records it.
     """
     metrics = _as_metrics(metrics)
+    truncation = check_truncation(truncation)
     if ATTRIBUTE_ACCURACY in metrics:
         raise ConfigError("attribute_accuracy needs the real labels and a classifier: measure it "
                           "with python -m kerasgan.evaluate (evaluate_run or "
@@ -181,12 +186,12 @@ def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[s
         print(f"note: the real data has only {count:,} usable images; evaluating {count:,} "
               f"generated against {count:,} real instead of --num_samples={num_samples:,}")
 
-    fake = generate_images(generator, count, seed, batch_size, report=True)
+    fake = generate_images(generator, count, seed, batch_size, report=True, truncation=truncation)
     first = seed * NOISE_SEED_STRIDE
     common = {"real": {"dataset": config.dataset, "data_dir": config.data_dir,
                        "split": config.split, "image_size": config.image_size,
                        "crop": config.crop},
-              "noise_seeds": f"{first}-{first + count - 1}"}
+              "noise_seeds": f"{first}-{first + count - 1}", "truncation": truncation}
     results: list[dict[str, Any]] = []
 
     def add(metric: str, value: float, protocol: dict[str, Any]) -> None:
@@ -372,7 +377,8 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
                  dataset: Optional[str] = None, data_dir: Optional[str] = None,
                  split: Optional[str] = None, inception_weights: Optional[str] = None,
                  feature_extractor=None, cache_dir: Optional[str] = None, seed: int = 0,
-                 batch_size: int = 64, raw: bool = False) -> list[dict[str, Any]]:
+                 batch_size: int = 64, raw: bool = False,
+                 truncation: float = 1.0) -> list[dict[str, Any]]:
     """Evaluates a run's latest checkpoint; prints a table and appends RUN/metrics.jsonl.
 
     The generator measured is the run's inference generator (G's moving average when the run
@@ -385,6 +391,10 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
     evaluate_generator plus step, epoch, checkpoint and time (UTC). Returns those lines.
     """
     metrics = _as_metrics(metrics)
+    if ATTRIBUTE_ACCURACY in metrics and check_truncation(truncation) != 1.0:
+        raise ConfigError(f"--truncation={truncation} is not allowed with --metrics="
+                          f"{ATTRIBUTE_ACCURACY}: it measures the generator's own noise; "
+                          "truncation applies to swd, fid and kid")
     overrides = {name: value for name, value in
                  (("dataset", dataset), ("data_dir", data_dir), ("split", split)) if value}
     rundir.read_config(workdir).replace(**overrides)  # bad run or value: fail before loading
@@ -399,7 +409,7 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
         generator, config, image_metrics, num_samples, inception_weights=inception_weights,
         feature_extractor=feature_extractor,
         cache_dir=cache_dir or rundir.path(workdir, rundir.STATS_FOLDER), seed=seed,
-        batch_size=batch_size) if image_metrics else []
+        batch_size=batch_size, truncation=truncation) if image_metrics else []
     attribute_results = _run_attribute_accuracy(
         generator, config, workdir, num_samples, seed, batch_size) \
         if ATTRIBUTE_ACCURACY in metrics else []

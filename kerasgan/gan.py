@@ -26,6 +26,7 @@ from kerasgan import augment, distribute, ema, inference, losses, networks
 from kerasgan.config import TrainConfig, parse_attribute_names, parse_augment, parse_augment_p
 from kerasgan.errors import ConfigError
 from kerasgan.labels import check_combinations, draw_labels
+from kerasgan.noise import seeded_noise
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real_loss", "d_fake_loss", "d_real_acc", "d_fake_acc",
                 "g_acc", "d_real_prob", "d_fake_prob")
@@ -51,12 +52,6 @@ def fixed_labels(config: TrainConfig, frequencies, num: Optional[int] = None,
     if not parse_attribute_names(config.conditional_attributes):
         return None
     return draw_labels(frequencies, grid_seeds(config, num), combinations)
-
-
-def seeded_noise(seeds, latent_dim: int, offset: int = 0) -> np.ndarray:
-    """One z per integer seed, independent of how many are drawn: seed s gives the same face always."""
-    return np.stack([np.random.default_rng(offset + int(s)).standard_normal(latent_dim)
-                     for s in seeds]).astype("float32")
 
 
 class GAN:

@@ -9,7 +9,7 @@ attributes come from the combinations that have them. Runs saved without combina
 requests that no training face matches) draw each attribute alone from its frequency.
 
 Seed s always gives the same row for the same shares, however many seeds are drawn with it, as
-seed s always gives the same noise vector (gan.seeded_noise); the draws use their own random
+seed s always gives the same noise vector (noise.seeded_noise); the draws use their own random
 stream, so a face's attributes do not depend on its noise.
 """
 

@@ -5,6 +5,8 @@
     python -m kerasgan.sample --workdir=runs/NAME --interpolate=3,7 --frames=16 [--outdir=DIR]
     python -m kerasgan.sample --workdir=runs/NAME --attributes=Smiling=1,Eyeglasses=-1 --grid
     python -m kerasgan.sample --workdir=runs/NAME --attribute_sweep=Smiling --num_images=8
+    python -m kerasgan.sample --workdir=runs/NAME --seeds=0-15 --grid --truncation=0.7
+    python -m kerasgan.sample --workdir=runs/NAME --seeds=7 --checkpoint=3584
 
 Seed s always gives the same noise vector, so the same generator draws the same face for it.
 --interpolate=A,B walks from seed A's noise to seed B's (spherically) and writes
@@ -14,6 +16,10 @@ A conditional run (trained with --conditional_attributes) draws each seed's attr
 training data's frequencies; --attributes sets some of them (1 has it, -1 has it not, as CelebA
 writes them), and --attribute_sweep=NAME writes sweep_NAME.png: a row per seed, NAME off in the
 left column and on in the right, the noise and the other attributes kept.
+
+--truncation=ψ (0 < ψ <= 1) pulls every seed's noise toward the mean (ψ z): fewer odd faces,
+less variety (docs/sampling.md). --checkpoint=STEP draws with one of the run's kept checkpoints
+instead of its latest (the explorer's history view names them by step).
 """
 
 from absl import flags
@@ -39,12 +45,20 @@ flags.DEFINE_string("outdir", "", "output folder (default: RUN/generated, or ./g
 flags.DEFINE_integer("batch_size", 64, "images generated per forward pass")
 flags.DEFINE_bool("raw_g", False, "with --workdir: sample the trained G itself rather than its "
                   "moving average (runs trained with --g_ema)")
+flags.DEFINE_float("truncation", 1.0, "truncation ψ in (0, 1]: each seed's noise z is drawn as "
+                   "ψ z, pulled toward the mean; 1 leaves it as drawn (docs/sampling.md)")
+flags.DEFINE_integer("checkpoint", None, "with --workdir: the step of a kept checkpoint to draw "
+                     "with (default: the latest)")
 FLAGS = flags.FLAGS
 
 
 def main(argv):
+    from kerasgan.noise import check_truncation
+
+    check_truncation(FLAGS.truncation)  # before TensorFlow loads
     from kerasgan import sample_lib
 
+    choice = dict(truncation=FLAGS.truncation, checkpoint=FLAGS.checkpoint)
     if FLAGS.interpolate:
         if FLAGS.seeds or FLAGS.grid:
             raise ConfigError("--interpolate draws its own frames: leave out --seeds and --grid")
@@ -55,7 +69,7 @@ def main(argv):
         written = sample_lib.interpolate(seeds, sample_lib.check_frames(FLAGS.frames),
                                          workdir=FLAGS.workdir, generator_path=FLAGS.generator,
                                          outdir=FLAGS.outdir, batch_size=FLAGS.batch_size,
-                                         raw=FLAGS.raw_g, attributes=FLAGS.attributes)
+                                         raw=FLAGS.raw_g, attributes=FLAGS.attributes, **choice)
         for path in written:
             print(path)
         return
@@ -67,13 +81,13 @@ def main(argv):
         written = sample_lib.attribute_sweep(
             FLAGS.attribute_sweep, FLAGS.attributes, workdir=FLAGS.workdir,
             generator_path=FLAGS.generator, num_rows=FLAGS.num_images, seeds=seeds,
-            outdir=FLAGS.outdir, batch_size=FLAGS.batch_size, raw=FLAGS.raw_g)
+            outdir=FLAGS.outdir, batch_size=FLAGS.batch_size, raw=FLAGS.raw_g, **choice)
         print(f"{written[0]}: a row per seed, {FLAGS.attribute_sweep} off (left) and on (right)")
         return
     written = sample_lib.sample(workdir=FLAGS.workdir, generator_path=FLAGS.generator,
                                 num_images=FLAGS.num_images, seeds=seeds, grid=FLAGS.grid,
                                 outdir=FLAGS.outdir, batch_size=FLAGS.batch_size, raw=FLAGS.raw_g,
-                                attributes=FLAGS.attributes)
+                                attributes=FLAGS.attributes, **choice)
     print(f"wrote {len(written)} file(s) to {written[0].rsplit('/', 1)[0] if written else ''}")
 
 

@@ -18,10 +18,10 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from kerasgan import checkpointing, images as images_lib, inference, plots, rundir
+from kerasgan import checkpointing, images as images_lib, inference, rundir
 from kerasgan.errors import ConfigError, RunError
-from kerasgan.gan import seeded_noise
 from kerasgan.labels import draw_labels, matching_share
+from kerasgan.noise import check_truncation, seeded_truncated_noise
 
 _SEEDS = re.compile(r"^\d+(-\d+)?$")
 MAX_FRAMES = 256
@@ -44,26 +44,30 @@ def parse_seeds(text: str) -> list[int]:
 
 def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
            seeds: Optional[Sequence[int]] = None, grid: bool = False, outdir: str = "",
-           batch_size: int = 64, raw: bool = False, attributes: str = "") -> list[str]:
+           batch_size: int = 64, raw: bool = False, attributes: str = "",
+           truncation: float = 1.0, checkpoint: Optional[int] = None) -> list[str]:
     """Writes seedNNNN.png per seed (or grid.png) from a run's latest checkpoint or a .keras file.
 
     A run is sampled through its inference generator (G's moving average when it keeps one), or
     G itself with raw. Returns the paths written. Exactly one of workdir and generator_path must
     be given. attributes ("Smiling=1,Eyeglasses=-1", conditional generators only) sets those
     attributes for every seed; a conditional generator draws the rest (all, without it) from the
-    training data's frequencies.
+    training data's frequencies. truncation ψ (noise.truncate) pulls each seed's noise toward
+    the mean; checkpoint (a kept checkpoint's step) samples that one instead of the latest.
     """
     _check_source(workdir, generator_path)
+    check_truncation(truncation)
     seeds = list(_seeds_or_range(seeds, num_images))
-    generator, outdir = _load(workdir, generator_path, outdir, raw)
+    generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint)
     labels = generator_labels(generator, attributes, seeds)
-    images = generate(generator, seeds, batch_size, report=True, labels=labels)
+    images = generate(generator, seeds, batch_size, report=True, labels=labels,
+                      truncation=truncation)
     if grid:
         path = os.path.join(outdir, "grid.png")
-        plots.save_image_grid(images, path)
+        images_lib.save_image_grid(images, path)
         return [path]
     paths = []
-    for seed, image in zip(seeds, plots.to_uint8(images)):
+    for seed, image in zip(seeds, images_lib.to_uint8(images)):
         path = os.path.join(outdir, f"seed{seed:04d}.png")
         tf.io.write_file(path, tf.io.encode_png(image))
         paths.append(path)
@@ -84,15 +88,19 @@ def _check_source(workdir: str, generator_path: str) -> None:
                           "(an exported .keras file)")
 
 
-def _load(workdir: str, generator_path: str, outdir: str, raw: bool = False):
-    """(generator, output folder): a run's latest checkpoint (its inference generator, or G with
-    raw) or an exported .keras file; the folder (default RUN/generated or ./generated) is
-    created."""
+def _load(workdir: str, generator_path: str, outdir: str, raw: bool = False,
+          checkpoint: Optional[int] = None):
+    """(generator, output folder): a run's latest checkpoint, or the kept one of step
+    `checkpoint` (its inference generator, or G with raw), or an exported .keras file; the folder
+    (default RUN/generated or ./generated) is created."""
     if generator_path:
+        if checkpoint is not None:
+            raise ConfigError("--checkpoint picks one of a run's checkpoints: give --workdir, "
+                              "not --generator")
         generator = checkpointing.load_generator(generator_path)
         outdir = outdir or "generated"
     else:
-        _, generator, _ = checkpointing.load_run_generator(workdir, raw=raw)
+        _, generator, _ = checkpointing.load_run_generator(workdir, raw=raw, step=checkpoint)
         outdir = outdir or rundir.path(workdir, rundir.GENERATED_DIR)
     os.makedirs(outdir, exist_ok=True)
     return generator, outdir
@@ -137,34 +145,52 @@ def slerp(z0, z1, t) -> np.ndarray:
 
 def interpolate(seeds: tuple[int, int], frames: int = 16, workdir: str = "",
                 generator_path: str = "", outdir: str = "", batch_size: int = 64,
-                raw: bool = False, attributes: str = "") -> list[str]:
+                raw: bool = False, attributes: str = "", truncation: float = 1.0,
+                checkpoint: Optional[int] = None) -> list[str]:
     """Writes interpolate_A_B.png (the frames in one row) and interpolate_A_B.gif (frames images,
     100 ms each, looping) for the slerp between seeds A and B's noise; returns both paths.
 
     A conditional generator keeps seed A's labels (attributes as in sample) along the walk."""
     _check_source(workdir, generator_path)
     check_frames(frames)
-    generator, outdir = _load(workdir, generator_path, outdir, raw)
+    check_truncation(truncation)
+    generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint)
     labels = generator_labels(generator, attributes, [seeds[0]])
-    z0, z1 = seeded_noise(seeds, generator.latent_dim)
-    z = slerp(z0, z1, np.linspace(0.0, 1.0, frames)).astype(np.float32)
-    if labels is not None:
-        labels = np.repeat(labels, frames, axis=0)
-    tiles = plots.to_uint8(_generate_z(generator, z, batch_size, labels))
+    tiles = interpolation_tiles(generator, seeds, frames, labels, truncation, batch_size)
     stem = os.path.join(outdir, f"interpolate_{seeds[0]}_{seeds[1]}")
     images_lib.save_image_grid(tiles, stem + ".png", ncols=frames)
-    images_lib.save_gif(list(images_lib.resize_tiles(tiles, min_side=128)), stem + ".gif",
-                        frame_ms=100)
+    save_interpolation_gif(tiles, stem + ".gif")
     return [stem + ".png", stem + ".gif"]
 
 
+def interpolation_tiles(generator, seeds: tuple[int, int], frames: int,
+                        labels: Optional[np.ndarray] = None, truncation: float = 1.0,
+                        batch_size: int = 64) -> np.ndarray:
+    """uint8 [frames, H, W, 3]: the faces along the slerp from seed A's (truncated) noise to seed
+    B's, both ends included; labels [1, A] (a conditional generator's) are kept along the walk.
+    Truncation scales both ends, and slerp(ψ a, ψ b) = ψ slerp(a, b)."""
+    z0, z1 = seeded_truncated_noise(seeds, generator.latent_dim, truncation)
+    z = slerp(z0, z1, np.linspace(0.0, 1.0, frames)).astype(np.float32)
+    if labels is not None:
+        labels = np.repeat(labels, frames, axis=0)
+    return images_lib.to_uint8(_generate_z(generator, z, batch_size, labels))
+
+
+def save_interpolation_gif(tiles: np.ndarray, path: str) -> None:
+    """The frames as a looping GIF, 100 ms each, tiles enlarged to at least 128 px."""
+    images_lib.save_gif(list(images_lib.resize_tiles(tiles, min_side=128)), path, frame_ms=100)
+
+
 def generate(generator, seeds: Sequence[int], batch_size: int = 64,
-             report: bool = False, labels: Optional[np.ndarray] = None) -> np.ndarray:
+             report: bool = False, labels: Optional[np.ndarray] = None,
+             truncation: float = 1.0) -> np.ndarray:
     """Images in [-1, 1] for the given seeds, in inference mode (inference.generate: compiled
     once per generator); with report, prints how long it took and the images/s (the first call
-    of a generator includes its tracing). labels [len(seeds), A]: a conditional generator's."""
+    of a generator includes its tracing). labels [len(seeds), A]: a conditional generator's;
+    truncation: ψ of noise.truncate (1 leaves the noise as drawn)."""
     start = time.perf_counter()
-    images = _generate_z(generator, seeded_noise(seeds, generator.latent_dim), batch_size, labels)
+    z = seeded_truncated_noise(seeds, generator.latent_dim, truncation)
+    images = _generate_z(generator, z, batch_size, labels)
     if report:
         elapsed = time.perf_counter() - start
         print(f"generated {len(images):,} images in {elapsed:.2f} s "
@@ -309,17 +335,28 @@ def generator_labels(generator, attributes: str, seeds: Sequence[int]) -> Option
                           attribute_combinations_of(generator))
 
 
+def sweep_tiles(generate_fn, latent_dim: int, attribute: str, names: Sequence[str],
+                frequencies: Sequence[float], seeds: Sequence[int],
+                request: Optional[dict[str, float]] = None, combinations=(),
+                truncation: float = 1.0) -> np.ndarray:
+    """uint8 [2 * len(seeds), H, W, 3]: per seed, the seed's (truncated) noise and other
+    attributes (sweep_labels) with `attribute` off, then on. generate_fn(z, labels) -> images in
+    [-1, 1]."""
+    z = np.repeat(seeded_truncated_noise(seeds, latent_dim, truncation), 2, axis=0)
+    return images_lib.to_uint8(generate_fn(z, sweep_labels(attribute, names, frequencies, seeds,
+                                                           request, combinations)))
+
+
 def write_sweep(generate_fn, latent_dim: int, attribute: str, names: Sequence[str],
                 frequencies: Sequence[float], seeds: Sequence[int], path: str,
-                request: Optional[dict[str, float]] = None, combinations=()) -> np.ndarray:
-    """Writes the sweep grid of `attribute` to path and returns its tiles (uint8).
+                request: Optional[dict[str, float]] = None, combinations=(),
+                truncation: float = 1.0) -> np.ndarray:
+    """Writes the sweep grid of `attribute` to path and returns its tiles (sweep_tiles).
 
-    generate_fn(z, labels) -> images in [-1, 1]. The grid has one row per seed and two columns:
-    the seed's noise and other attributes (sweep_labels) with the attribute off (left) and on
-    (right); the layout is stored in the PNG (images.load_grid_tiles cuts it back)."""
-    z = np.repeat(seeded_noise(seeds, latent_dim), 2, axis=0)
-    tiles = plots.to_uint8(generate_fn(z, sweep_labels(attribute, names, frequencies, seeds,
-                                                       request, combinations)))
+    The grid has one row per seed and two columns, the attribute off (left) and on (right); the
+    layout is stored in the PNG (images.load_grid_tiles cuts it back)."""
+    tiles = sweep_tiles(generate_fn, latent_dim, attribute, names, frequencies, seeds, request,
+                        combinations, truncation)
     images_lib.save_image_grid(tiles, path, ncols=2)
     return tiles
 
@@ -327,18 +364,30 @@ def write_sweep(generate_fn, latent_dim: int, attribute: str, names: Sequence[st
 def attribute_sweep(attribute: str, attributes: str = "", workdir: str = "",
                     generator_path: str = "", num_rows: int = 8,
                     seeds: Optional[Sequence[int]] = None, outdir: str = "",
-                    batch_size: int = 64, raw: bool = False) -> list[str]:
-    """Writes sweep_NAME.png (write_sweep) for a conditional generator: rows are the seeds (or
-    0 .. num_rows-1), the left column without the attribute, the right with it; attributes
-    ("Eyeglasses=-1") fixes others for every row. Returns [the path]."""
+                    batch_size: int = 64, raw: bool = False, truncation: float = 1.0,
+                    checkpoint: Optional[int] = None) -> list[str]:
+    """Writes sweep_NAME.png (generator_sweep_tiles) for a conditional generator: rows are the
+    seeds (or 0 .. num_rows-1), the left column without the attribute, the right with it;
+    attributes ("Eyeglasses=-1") fixes others for every row. Returns [the path]."""
     _check_source(workdir, generator_path)
+    check_truncation(truncation)
     seeds = list(_seeds_or_range(seeds, num_rows))
-    generator, outdir = _load(workdir, generator_path, outdir, raw)
+    generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint)
     names = attribute_names_of(generator)
     attribute = check_sweep_attribute(attribute, names)
     request = parse_attribute_request(attributes, names) if attributes else {}
     path = os.path.join(outdir, f"sweep_{attribute}.png")
-    write_sweep(lambda z, labels: _generate_z(generator, z, batch_size, labels),
-                generator.latent_dim, attribute, names, attribute_frequencies_of(generator),
-                seeds, path, request, attribute_combinations_of(generator))
+    tiles = generator_sweep_tiles(generator, attribute, seeds, request, truncation, batch_size)
+    images_lib.save_image_grid(tiles, path, ncols=2)
     return [path]
+
+
+def generator_sweep_tiles(generator, attribute: str, seeds: Sequence[int],
+                          request: Optional[dict[str, float]] = None, truncation: float = 1.0,
+                          batch_size: int = 64) -> np.ndarray:
+    """sweep_tiles of a conditional generator with its own attributes, shares and combinations:
+    what attribute_sweep writes (the explorer shows the same tiles)."""
+    return sweep_tiles(lambda z, labels: _generate_z(generator, z, batch_size, labels),
+                       generator.latent_dim, attribute, attribute_names_of(generator),
+                       attribute_frequencies_of(generator), seeds, request,
+                       attribute_combinations_of(generator), truncation)

@@ -10,7 +10,8 @@ import pytest
 from kerasgan import evaluate_lib, inference, networks, sample_lib
 from kerasgan.errors import ConfigError
 from kerasgan.labels import draw_labels
-from kerasgan.gan import GAN, seeded_noise
+from kerasgan.gan import GAN
+from kerasgan.noise import seeded_noise
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from kerasgan import sample_lib
+from kerasgan import images, sample_lib
 from kerasgan.errors import ConfigError
 
 E1, E2 = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
@@ -73,7 +73,7 @@ def test_cli_writes_a_strip_and_a_gif_of_the_frames(cli, trained_run, tmp_path):
 
 def test_the_strip_starts_and_ends_at_the_two_seeds_faces(trained_run, tmp_path):
     strip_path, _ = sample_lib.interpolate((3, 7), 5, workdir=trained_run, outdir=str(tmp_path))
-    tiles = sample_lib.plots.load_grid_tiles(strip_path).astype(int)
+    tiles = images.load_grid_tiles(strip_path).astype(int)
     faces = sample_lib.sample(workdir=trained_run, seeds=[3, 7], outdir=str(tmp_path / "faces"))
     assert np.abs(tiles[0] - _png(faces[0])).max() <= 1
     assert np.abs(tiles[-1] - _png(faces[1])).max() <= 1

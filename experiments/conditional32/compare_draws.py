@@ -23,7 +23,7 @@ import numpy as np
 
 from kerasgan import attribute_accuracy, checkpointing, inference, metrics, rundir
 from kerasgan.data import synthetic_faces
-from kerasgan.gan import seeded_noise
+from kerasgan.noise import seeded_noise
 from kerasgan.labels import draw_labels
 
 HELD_OUT = 100000  # the first of the time_to_faces protocol's held-out synthetic faces

@@ -26,7 +26,7 @@ from keras import layers, ops
 from kerasgan import checkpointing, evaluate_lib, inference, metrics, networks, train_lib
 from kerasgan.config import make_config
 from kerasgan.data import synthetic_faces
-from kerasgan.gan import seeded_noise
+from kerasgan.noise import seeded_noise
 from kerasgan.labels import draw_labels
 from kerasgan.layers import FusedBatchNormalization
 
