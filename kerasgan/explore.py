@@ -12,8 +12,6 @@ on 127.0.0.1 unless --host says otherwise, and never makes a public share link. 
 describes the page.
 """
 
-import importlib.util
-
 from absl import flags
 
 from kerasgan import cli
@@ -33,13 +31,15 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    if importlib.util.find_spec("gradio") is None:
-        raise ConfigError(INSTALL_HINT)
     if not 0 < FLAGS.port < 65536:
         raise ConfigError(f"--port={FLAGS.port} is not allowed: use 1 to 65535")
     if bool(FLAGS.workdir) == bool(FLAGS.generator):
         raise ConfigError("give exactly one of --workdir (a run directory) and --generator "
                           "(an exported .keras file)")
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        raise ConfigError(INSTALL_HINT) from None
     from kerasgan import explore_lib, explore_page
 
     explorer = explore_lib.Explorer(workdir=FLAGS.workdir, generator_path=FLAGS.generator,

@@ -122,8 +122,9 @@ def build_page(explorer) -> gr.Blocks:
         gr.Markdown(f"## kerasgan explorer\n{explorer.describe()}")
         with gr.Row():
             with gr.Column(scale=1):
+                # No bounds here: the Explorer's own check gives the clearer message.
                 seed = gr.Number(value=0, label=f"seed (0 to {MAX_SEED:,})", precision=0,
-                                 minimum=0, maximum=MAX_SEED, elem_id="seed")
+                                 elem_id="seed")
                 random_button = gr.Button("random seed", elem_id="random-seed")
                 psi = gr.Slider(0.05, 1.0, value=1.0, step=0.05, elem_id="truncation",
                                 label="truncation ψ (1 = off; lower: more typical, less varied)")
@@ -138,7 +139,7 @@ def build_page(explorer) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("grid"):
                 with gr.Row():
-                    grid_start = gr.Number(value=0, label="first seed", precision=0, minimum=0)
+                    grid_start = gr.Number(value=0, label="first seed", precision=0)
                     grid_count = gr.Slider(1, MAX_GRID, value=16, step=1, label="faces")
                     grid_button = gr.Button("draw grid", elem_id="draw-grid")
                 grid_seeds = gr.State(first_seeds)
@@ -147,8 +148,8 @@ def build_page(explorer) -> gr.Blocks:
                                      buttons=[])
             with gr.Tab("interpolation"):
                 with gr.Row():
-                    seed_a = gr.Number(value=0, label="seed A", precision=0, minimum=0)
-                    seed_b = gr.Number(value=1, label="seed B", precision=0, minimum=0)
+                    seed_a = gr.Number(value=0, label="seed A", precision=0)
+                    seed_b = gr.Number(value=1, label="seed B", precision=0)
                     frames = gr.Slider(2, MAX_FRAMES, value=8, step=1, label="frames")
                     walk_button = gr.Button("interpolate", elem_id="interpolate")
                 strip = gr.Image(label="from A to B", format="png", interactive=False,
@@ -159,8 +160,7 @@ def build_page(explorer) -> gr.Blocks:
                     with gr.Row():
                         sweep_attribute = gr.Dropdown(list(names), value=names[0],
                                                       label="attribute")
-                        sweep_start = gr.Number(value=0, label="first seed", precision=0,
-                                                minimum=0)
+                        sweep_start = gr.Number(value=0, label="first seed", precision=0)
                         sweep_rows = gr.Slider(1, MAX_SWEEP_ROWS, value=4, step=1, label="rows")
                         sweep_button = gr.Button("sweep")
                     sweep = gr.Image(label="a row per seed: off (left), on (right)",
