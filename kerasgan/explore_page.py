@@ -40,6 +40,8 @@ def _shown(handler):
     def run(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
+        except gr.Error:
+            raise
         except KerasganError as error:
             raise gr.Error(str(error), print_exception=False) from None
         except Exception as error:  # the page must survive anything; the server log keeps it
@@ -115,9 +117,27 @@ def build_page(explorer) -> gr.Blocks:
                 explorer.sample_command(seed, psi, attributes, step=int(step)))
 
     natural = [AS_IN_DATA] * len(names)
+    history = bool(explorer.workdir)
+
+    @_shown
+    def draw_current(seed, *rest):
+        """The face and, with a run's history, the same seed at the chosen checkpoint: one
+        listener per control, since Gradio re-fires a Number's change event without end when
+        two listen to it. A history face that cannot be drawn leaves a warning, not the face."""
+        if not history:
+            return draw_face(seed, *rest)
+        step, *rest = rest
+        shown = draw_face(seed, *rest)
+        if step in (None, ""):
+            return (*shown, gr.update(), gr.update())
+        try:
+            return (*shown, *draw_history(step, seed, *rest))
+        except gr.Error as error:
+            gr.Warning(error.message)
+            return (*shown, gr.update(), gr.update())
+
     first_face, first_command = draw_face(0, 1.0, *natural)
     first_grid, first_seeds = draw_grid(0, 16, 1.0, *natural)
-    history = bool(explorer.workdir)
     with gr.Blocks(title="kerasgan explorer", analytics_enabled=False) as page:
         gr.Markdown(f"## kerasgan explorer\n{explorer.describe()}")
         with gr.Row():
@@ -168,7 +188,9 @@ def build_page(explorer) -> gr.Blocks:
             with gr.Tab("history"):
                 if history:
                     with gr.Row():
-                        checkpoint = gr.Dropdown([], label="kept checkpoint", elem_id="checkpoint")
+                        kept = _checkpoint_choices(explorer)
+                        checkpoint = gr.Dropdown(kept, value=kept[0][1] if kept else None,
+                                                 label="kept checkpoint", elem_id="checkpoint")
                         refresh_button = gr.Button("refresh (a run still training adds more)")
                     with gr.Row():
                         with gr.Column():
@@ -186,10 +208,11 @@ def build_page(explorer) -> gr.Blocks:
                                 "(`--workdir`) to see its checkpoints.")
 
         quiet = dict(show_progress="hidden", trigger_mode="always_last", queue=False)
-        face_inputs = [seed, *shared]
-        seed.change(draw_face, face_inputs, [face, command], api_name="face", **quiet)
+        current_inputs = [seed, *([checkpoint] if history else []), *shared]
+        current_outputs = [face, command, *([then_face, then_command] if history else [])]
+        seed.change(draw_current, current_inputs, current_outputs, api_name="face", **quiet)
         for trigger in (psi.release, *(radio.change for radio in attribute_radios)):
-            trigger(draw_face, face_inputs, [face, command], api_visibility="undocumented",
+            trigger(draw_current, current_inputs, current_outputs, api_visibility="undocumented",
                     **quiet)
         direct = dict(queue=False)  # one HTTP request each: a local page for one person
         random_button.click(random_seed, None, seed, api_name="random_seed", **direct)
@@ -202,16 +225,12 @@ def build_page(explorer) -> gr.Blocks:
             sweep_button.click(draw_sweep, [sweep_attribute, sweep_start, sweep_rows, *shared],
                                sweep, api_name="sweep", **direct)
         if history:
-            history_inputs = [checkpoint, seed, *shared]
             refresh_button.click(refresh_history, None, [checkpoint, losses, progression],
                                  api_name="checkpoints", **direct)
             page.load(refresh_history, None, [checkpoint, losses, progression],
                       api_visibility="undocumented", **direct)
-            checkpoint.change(draw_history, history_inputs, [then_face, then_command],
-                              api_name="history", **quiet)
-            for trigger in (seed.change, psi.release, *(r.change for r in attribute_radios)):
-                trigger(draw_history, history_inputs, [then_face, then_command],
-                        api_visibility="undocumented", **quiet)
+            checkpoint.change(draw_history, [checkpoint, seed, *shared],
+                              [then_face, then_command], api_name="history", **quiet)
     return page
 
 
