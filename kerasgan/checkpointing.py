@@ -188,13 +188,14 @@ def restore_generator(generator: Generator, config: TrainConfig, path: str,
 def kept_checkpoints(workdir: str) -> list[tuple[int, str]]:
     """(step, path) of the checkpoints a run keeps now, oldest first ([] before the first one).
     Read afresh on every call, so a run that is still training shows its new ones."""
-    state = tf.train.get_checkpoint_state(rundir.path(workdir, rundir.CHECKPOINT_DIR))
-    paths = list(state.all_model_checkpoint_paths) if state else []
+    folder = rundir.path(workdir, rundir.CHECKPOINT_DIR)
+    state = tf.train.get_checkpoint_state(folder)
     kept = []
-    for path in paths:
-        if not os.path.isabs(path):
-            path = rundir.path(workdir, rundir.CHECKPOINT_DIR, path)
-        number = os.path.basename(path).rsplit("-", 1)[-1]
+    # A CheckpointManager's checkpoints live in its folder, whatever the state file's paths say
+    # (relative ones come back joined to the folder, absolute ones name where the run was).
+    for name in (os.path.basename(p) for p in (state.all_model_checkpoint_paths if state else ())):
+        path = os.path.join(folder, name)
+        number = name.rsplit("-", 1)[-1]
         if number.isdigit() and tf.io.gfile.exists(path + ".index"):
             kept.append((int(number), path))
     return kept

@@ -170,9 +170,9 @@ class Explorer:
             self.generator, attribute_request(attributes, self.names), [seeds[0]])
         tiles = sample_lib.interpolation_tiles(self.generator, seeds, frames, labels, truncation,
                                                self.batch_size)
-        handle, path = tempfile.mkstemp(prefix=f"interpolate_{seeds[0]}_{seeds[1]}_",
-                                        suffix=".gif", dir=self._tempdir)
-        os.close(handle)
+        # A folder per request, so the file keeps sample's name and earlier downloads stay.
+        path = os.path.join(tempfile.mkdtemp(dir=self._tempdir),
+                            f"interpolate_{seeds[0]}_{seeds[1]}.gif")
         sample_lib.save_interpolation_gif(tiles, path)
         return tiles, path
 

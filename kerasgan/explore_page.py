@@ -199,10 +199,12 @@ def build_page(explorer) -> gr.Blocks:
                                                  height=FACE_SIDE + 40, buttons=["download"])
                             then_command = gr.Textbox(label="the same face from the command line",
                                                       interactive=False)
-                        losses = gr.Image(label="losses", type="filepath", interactive=False,
-                                          buttons=[])
-                        progression = gr.Image(label="the grid's seeds epoch by epoch",
-                                               type="filepath", interactive=False, buttons=[])
+                        with gr.Column(scale=2):
+                            losses = gr.Image(label="losses", type="filepath", interactive=False,
+                                              buttons=["fullscreen"], height=FACE_SIDE + 40)
+                        progression = gr.Image(label="the grid's seeds, epoch by epoch",
+                                               type="filepath", interactive=False,
+                                               buttons=["fullscreen"], height=FACE_SIDE + 40)
                 else:
                     gr.Markdown("An exported .keras file has no history: explore a run directory "
                                 "(`--workdir`) to see its checkpoints.")

@@ -87,7 +87,8 @@ def test_the_interpolation_is_samples_strip_and_gif(explorer, history_run, tmp_p
     np.testing.assert_array_equal(tiles, images.load_grid_tiles(strip))
     with open(gif, "rb") as ours, open(expected_gif, "rb") as samples:
         assert ours.read() == samples.read()
-    assert os.path.dirname(gif) == explorer.tempdir
+    assert os.path.basename(gif) == "interpolate_3_7.gif"
+    assert os.path.dirname(os.path.dirname(gif)) == explorer.tempdir
 
 
 def test_the_sweep_is_samples_sweep(explorer, history_run, tmp_path):
@@ -106,6 +107,16 @@ def test_each_kept_checkpoint_draws_as_sample_checkpoint_does(explorer, history_
     np.testing.assert_array_equal(late, explorer.face(9, 1.0, ASKED))  # step 4 is the latest
     assert not np.array_equal(early, late)
     np.testing.assert_array_equal(explorer.history_face(9, 2, 1.0, ASKED), early)
+
+
+def test_a_run_named_by_a_relative_path_lists_its_checkpoints(history_run, monkeypatch):
+    monkeypatch.chdir(os.path.dirname(history_run))
+    explorer = explore_lib.Explorer(workdir=os.path.basename(history_run))
+    try:
+        assert explorer.checkpoints() == [(2, 1), (4, 2)]
+        assert explorer.history_face(3, 2).shape == (16, 16, 3)
+    finally:
+        explorer.close()
 
 
 def test_the_shown_command_remakes_the_face(explorer, history_run, tmp_path, cli):
