@@ -172,3 +172,21 @@ def test_conditional_bn_probe_prints_both_designs_side_by_side(tmp_path):
     for name in ("Smiling", "Black_Hair", "Long_Hair", "swd_avg", "train_s"):
         assert re.search(rf"^{name}\s+[0-9.]+\s+[0-9.]+$", out, re.M), (name, out)
     assert (tmp_path / "conditional_BN" / "generator.keras").is_file()
+
+
+def test_explore_truncation_prints_swd_and_diversity_per_psi(trained_run, tmp_path):
+    grid = tmp_path / "truncation.png"
+    out = _run("explore/truncation.py", f"--workdir={trained_run}", "--psi=1.0,0.5",
+               "--num_samples=16", f"--grid={grid}")
+    rows = re.findall(r"^\| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|$", out, re.M)
+    assert [psi for psi, _, _ in rows] == ["1", "0.5"], out
+    assert float(rows[1][2]) < float(rows[0][2])  # truncated faces spread less
+    assert Image.open(grid).size[1] > Image.open(grid).size[0] / 8  # two rows of eight
+
+
+def test_explore_latency_times_the_served_page(trained_run):
+    out = _run("explore/latency.py", f"--workdir={trained_run}", "--repeats=1", "--no_browser")
+    assert re.search(r"^first load after the address: page HTML \d+ ms$", out, re.M), out
+    assert re.search(r"^one face over HTTP .*: \d+ ms median, \d+ ms slowest; the generator "
+                     r"alone: \d+ ms median", out, re.M), out
+    assert re.search(r"^64-face grid over HTTP .*: \d+ ms median", out, re.M), out
