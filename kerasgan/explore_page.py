@@ -124,6 +124,8 @@ def build_page(explorer) -> gr.Blocks:
         """The face and, with a run's history, the same seed at the chosen checkpoint: one
         listener per control, since Gradio re-fires a Number's change event without end when
         two listen to it. A history face that cannot be drawn leaves a warning, not the face."""
+        if seed is None:  # an empty box while a seed is being typed: nothing to draw yet
+            return tuple(gr.update() for _ in range(4 if history else 2))
         if not history:
             return draw_face(seed, *rest)
         step, *rest = rest
@@ -159,8 +161,10 @@ def build_page(explorer) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("grid"):
                 with gr.Row():
-                    grid_start = gr.Number(value=0, label="first seed", precision=0)
-                    grid_count = gr.Slider(1, MAX_GRID, value=16, step=1, label="faces")
+                    grid_start = gr.Number(value=0, label="first seed", precision=0,
+                                           elem_id="grid-start")
+                    grid_count = gr.Slider(1, MAX_GRID, value=16, step=1, label="faces",
+                                           elem_id="grid-count")
                     grid_button = gr.Button("draw grid", elem_id="draw-grid")
                 grid_seeds = gr.State(first_seeds)
                 gallery = gr.Gallery(first_grid, label="click a face to make it the current one",
@@ -209,28 +213,29 @@ def build_page(explorer) -> gr.Blocks:
                     gr.Markdown("An exported .keras file has no history: explore a run directory "
                                 "(`--workdir`) to see its checkpoints.")
 
-        quiet = dict(show_progress="hidden", trigger_mode="always_last", queue=False)
+        # Every event goes through Gradio's queue: a message raised by a direct (queue=False)
+        # call never reaches the page.
+        quiet = dict(show_progress="hidden", trigger_mode="always_last")
         current_inputs = [seed, *([checkpoint] if history else []), *shared]
         current_outputs = [face, command, *([then_face, then_command] if history else [])]
         seed.change(draw_current, current_inputs, current_outputs, api_name="face", **quiet)
         for trigger in (psi.release, *(radio.change for radio in attribute_radios)):
             trigger(draw_current, current_inputs, current_outputs, api_visibility="undocumented",
                     **quiet)
-        direct = dict(queue=False)  # one HTTP request each: a local page for one person
-        random_button.click(random_seed, None, seed, api_name="random_seed", **direct)
+        random_button.click(random_seed, None, seed, api_name="random_seed")
         grid_button.click(draw_grid, [grid_start, grid_count, *shared], [gallery, grid_seeds],
-                          api_name="grid", **direct)
-        gallery.select(pick_from_grid, grid_seeds, seed, api_visibility="undocumented", **direct)
+                          api_name="grid")
+        gallery.select(pick_from_grid, grid_seeds, seed, api_visibility="undocumented")
         walk_button.click(draw_interpolation, [seed_a, seed_b, frames, *shared], [strip, gif],
-                          api_name="interpolation", **direct)
+                          api_name="interpolation")
         if names:
             sweep_button.click(draw_sweep, [sweep_attribute, sweep_start, sweep_rows, *shared],
-                               sweep, api_name="sweep", **direct)
+                               sweep, api_name="sweep")
         if history:
             refresh_button.click(refresh_history, None, [checkpoint, losses, progression],
-                                 api_name="checkpoints", **direct)
+                                 api_name="checkpoints")
             page.load(refresh_history, None, [checkpoint, losses, progression],
-                      api_visibility="undocumented", **direct)
+                      api_visibility="undocumented")
             checkpoint.change(draw_history, [checkpoint, seed, *shared],
                               [then_face, then_command], api_name="history", **quiet)
     return page

@@ -394,6 +394,11 @@ def test_a_real_browser_changes_the_seed_and_sees_the_face_change(history_run):
         assert command.get_attribute("value").endswith("--seeds=0")
         box = driver.find_element(By.CSS_SELECTOR, "#seed input")
         box.send_keys(Keys.CONTROL, "a")
+        box.send_keys("-5", Keys.ENTER)
+        wait.until(lambda d: "seed -5 is not allowed: use a whole number from 0 to "
+                   "2,147,483,647" in d.page_source)
+        assert face_source(driver) == first
+        box.send_keys(Keys.CONTROL, "a")
         driver.execute_script("performance.clearResourceTimings()")
         box.send_keys("42", Keys.ENTER)
         wait.until(lambda d: face_source(d) not in (None, first))

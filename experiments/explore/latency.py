@@ -5,11 +5,12 @@
 Starts `python -m kerasgan.explore` as a user would and measures what the page waits for:
 - first load: from the moment the address is printed to the page's HTML (HTTP GET /), and,
   where Chromium is installed, to the first face shown in a headless browser;
-- one face and a grid of 64: the HTTP request the page sends for each (Gradio's route for the
-  event), plus fetching the PNG(s) it answers with, after one call to warm up; median and
-  slowest of --repeats;
-- in the browser: a new seed put in the box (an input event, as typing makes) until its face
-  has loaded and been drawn, timed by the page's own clock.
+- one face and a grid of 64 over Gradio's direct HTTP route for each event (the page itself
+  goes through Gradio's queue), plus fetching the PNG(s) it answers with, after one call to
+  warm up; median and slowest of --repeats;
+- in the browser, timed by the page's own clock: a new seed put in the box (an input event, as
+  typing makes) until its face has loaded and been drawn, and "draw grid" for 64 faces until
+  all have loaded.
 The generator's own time (Explorer.face / grid in-process) is printed beside it.
 """
 
@@ -103,6 +104,44 @@ check();
 """
 
 
+# The same for the grid: 64 seeds from a new first seed, from the click on "draw grid" until all
+# 64 faces have loaded and the last one's caption is shown.
+_GRID_JS = """
+const [start, done] = [arguments[0], arguments[arguments.length - 1]];
+const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+for (const [selector, value] of [['#grid-start input', start],
+                                 ['#grid-count input[type=number]', 64]]) {
+  const box = document.querySelector(selector);
+  setter.call(box, String(value));
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+  box.dispatchEvent(new Event('change', {bubbles: true}));
+}
+setTimeout(() => {
+  const begun = performance.now();
+  document.querySelector('#draw-grid').click();
+  const check = () => {
+    const grid = document.querySelector('#grid');
+    const images = [...grid.querySelectorAll('img')];
+    if (images.length === 64 && grid.innerText.includes('seed ' + (start + 63))
+        && images.every(image => image.complete && image.naturalWidth > 0)) {
+      requestAnimationFrame(() => done(performance.now() - begun));
+    } else {
+      setTimeout(check, 1);
+    }
+  };
+  check();
+}, 100);
+"""
+
+
+def grids(driver, repeats: int) -> list[float]:
+    """ms from "draw grid" (64 faces) to all 64 drawn with their captions, after one warm-up."""
+    driver.set_script_timeout(60)
+    times = [driver.execute_async_script(_GRID_JS, 1000 + 64 * index)
+             for index in range(repeats + 1)]
+    return times[1:]
+
+
 def seed_changes(driver, repeats: int) -> list[float]:
     """ms from a new seed in the box to its face drawn on screen, after one to warm up."""
     from selenium.webdriver.support.ui import WebDriverWait
@@ -159,6 +198,7 @@ def main():
         face_times = timed(face, args.repeats)
         grid_times = timed(grid, args.repeats)
         typed = seed_changes(driver, args.repeats) if driver else []
+        drawn = grids(driver, args.repeats) if driver else []
     finally:
         if driver:
             driver.quit()
@@ -173,13 +213,17 @@ def main():
     print(f"start-up to the printed address: {startup:.1f} s (TensorFlow, Gradio, the generator)")
     print(f"first load after the address: page HTML {first_html:.0f} ms"
           + (f", first face on screen in Chromium {first_face:.0f} ms" if first_face else ""))
-    print(f"one face over HTTP (request + PNG; with the history's face too): "
+    print(f"one face over Gradio's direct HTTP route (request + PNG; with the history's face "
+          f"too): "
           f"{summary(face_times)}; the generator alone: {summary(own_face)}")
-    print(f"64-face grid over HTTP (request + 64 PNGs, one by one): {summary(grid_times)}; "
+    print(f"64-face grid over the direct HTTP route (request + 64 PNGs, one by one): "
+          f"{summary(grid_times)}; "
           f"the generator alone: {summary(own_grid)}")
     if typed:
         print(f"in Chromium, a new seed in the box until its face is drawn (the page's clock): "
               f"{summary(typed)}")
+        print(f"in Chromium, \"draw grid\" until 64 faces are drawn (the page's clock): "
+              f"{summary(drawn)}")
 
 
 if __name__ == "__main__":
