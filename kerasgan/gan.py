@@ -397,13 +397,8 @@ def _build_networks(config: TrainConfig, precision: str, attribute_frequencies=(
             return networks.build_generator(config, name="generator_ema",
                                             attribute_frequencies=attribute_frequencies,
                                             attribute_combinations=attribute_combinations)
-        names = parse_attribute_names(config.conditional_attributes)
-        return networks.build_networks(config.image_size, config.latent_dim, config.arch,
-                                       config.sync_batchnorm, config.channels, config.d_norm,
-                                       attribute_names=names,
-                                       attribute_frequencies=attribute_frequencies,
-                                       attribute_combinations=attribute_combinations,
-                                       label_scale=config.label_scale)
+        return networks.build_networks_for(config, config.sync_batchnorm, attribute_frequencies,
+                                           attribute_combinations)
     finally:
         keras.config.set_dtype_policy(previous)
 

@@ -5,6 +5,8 @@ import glob
 import os
 import re
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -62,22 +64,28 @@ def test_modules_import_only_modules_listed_above_them():
     assert {name: found for name, found in upward.items() if found} == {}
 
 
-def test_data_package_submodules_import_only_lower_ones():
-    """kerasgan/data/__init__.py lists its submodules lower to higher; none imports a higher one
+@pytest.mark.parametrize("package,extra", [("data", ["__main__"]), ("networks", [])])
+def test_package_submodules_import_only_lower_ones(package, extra):
+    """A package's __init__.py lists its submodules lower to higher; none imports a higher one
     at module level (an `if TYPE_CHECKING:` import for annotations is not one)."""
-    with open(os.path.join(ROOT, "kerasgan", "data", "__init__.py"), encoding="utf-8") as file:
+    with open(os.path.join(ROOT, "kerasgan", package, "__init__.py"), encoding="utf-8") as file:
         doc = ast.get_docstring(ast.parse(file.read()))
     listed = doc.split("The package, lower to higher:", 1)[1].split("python -m", 1)[0]
-    order = re.findall(r"`(\w+)` \(", listed) + ["__main__"]
-    files = sorted(os.path.basename(p)[:-3] for p in _module_files("data"))
+    order = re.findall(r"`(\w+)` \(", listed) + extra
+    files = sorted(os.path.basename(p)[:-3] for p in _module_files(package))
     assert sorted(order + ["__init__"]) == files
     upward = {}
     for index, name in enumerate(order):
-        with open(os.path.join(ROOT, "kerasgan", "data", f"{name}.py"), encoding="utf-8") as file:
+        with open(os.path.join(ROOT, "kerasgan", package, f"{name}.py"),
+                  encoding="utf-8") as file:
             tree = ast.parse(file.read())
-        imported = {node.module.split(".")[2] for node in tree.body
-                    if isinstance(node, ast.ImportFrom)
-                    and (node.module or "").startswith("kerasgan.data.")}
+        imported = set()
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module == f"kerasgan.{package}":
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    f"kerasgan.{package}."):
+                imported.add(node.module.split(".")[2])
         higher = sorted(m for m in imported if m not in order[:index])
         if higher:
             upward[name] = higher

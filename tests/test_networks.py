@@ -270,3 +270,11 @@ def test_bad_conditional_inputs_are_refused():
         networks.Generator(image_size=16, attribute_names=NAMES, attribute_frequencies=(0.5,))
     with pytest.raises(ValueError, match="not the string 'Smiling'"):
         networks.Discriminator(image_size=16, attribute_names="Smiling")
+
+
+def test_every_family_in_the_registry_is_an_arch_choice_and_back():
+    from kerasgan.config import ARCHS
+    assert sorted(networks.FAMILIES) == sorted(ARCHS)
+    for module in networks.FAMILIES.values():
+        assert {"START", "initializer", "generator_layers", "discriminator_layers"} <= set(
+            dir(module))

@@ -23,8 +23,8 @@ import numpy as np
 
 from kerasgan import attribute_accuracy, checkpointing, inference, metrics, rundir
 from kerasgan.data import synthetic_faces
-from kerasgan.noise import seeded_noise
 from kerasgan.labels import draw_labels
+from kerasgan.noise import seeded_noise
 
 HELD_OUT = 100000  # the first of the time_to_faces protocol's held-out synthetic faces
 

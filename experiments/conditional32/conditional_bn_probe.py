@@ -26,8 +26,8 @@ from keras import layers, ops
 from kerasgan import checkpointing, evaluate_lib, inference, metrics, networks, train_lib
 from kerasgan.config import make_config
 from kerasgan.data import synthetic_faces
-from kerasgan.noise import seeded_noise
 from kerasgan.labels import draw_labels
+from kerasgan.noise import seeded_noise
 from kerasgan.layers import FusedBatchNormalization
 
 ATTRIBUTES = "Smiling,Blond_Hair,Black_Hair,Pale_Skin,Bangs,Long_Hair"
@@ -54,8 +54,8 @@ def patch_generator() -> None:
     def call(self, inputs, training=False):
         if not self.attribute_names:
             return self.net(inputs, training=training)
-        z, labels = networks._split_inputs(inputs, self.attribute_names, "z")
-        signs = networks._signs(labels)
+        z, labels = networks.blocks.split_inputs(inputs, self.attribute_names, "z")
+        signs = networks.blocks.signs(labels)
         embedded = self.label_scale * self.label_embedding(signs)
         x = ops.concatenate([ops.cast(z, embedded.dtype), embedded], axis=-1)
         if not self.net.built:  # the layers are called one by one: build the Sequential for tracking

@@ -1,9 +1,4 @@
-"""Generator and Discriminator: Keras Model subclasses for the `seed` and `dcgan` families.
-
-`seed` is the 128 px reference: G grows an 8x8x512 tensor with 5x5 stride-2 transposed convolutions
-to the image size, D mirrors it with stride-2 convolutions down to 8x8. `dcgan` is Radford et al.
-(2016): a 4x4x512 start, 4x4 kernels, ReLU in G, batch norm in D after its first layer, weights
-drawn from N(0, 0.02). Both emit one logit per image from D and tanh images in [-1, 1] from G.
+"""Generator and Discriminator: Keras Model subclasses over a family's layers (families.py).
 
 Both take an optional list of binary attributes (CelebA's Smiling, Eyeglasses, ...); with none
 they are exactly the unconditional networks (same layers, weights, outputs and checkpoint keys).
@@ -22,41 +17,19 @@ With attributes, labels are float32 [batch, A], 1.0 where a face has the attribu
   mapping absorbs the per-attribute constant into psi). Unlike concatenating labels to D's input,
   it makes the label a term of the logit, which D cannot ignore, and it is the design the
   spectrally normalised GANs (SN-GAN, BigGAN) use: with --d_norm=spectral V is normalised too.
-
-Batch norm uses momentum 0.9 (PyTorch's 0.1, as in the DCGAN reference) rather than Keras' 0.99:
-a GAN's generator changes fast, and with a ~100-step average the inference-mode statistics lag so
-far behind that sample grids show flat, washed-out images while the training-mode output already
-shows faces (seen on a 256-step 32 px run).
 """
 
 from __future__ import annotations
-
-import math
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-from kerasgan.config import ARCHS, IMAGE_SIZES, TrainConfig, parse_attribute_names
+from kerasgan.config import TrainConfig, parse_attribute_names
 from kerasgan.labels import check_combinations
-from kerasgan.layers import FusedBatchNormalization
+from kerasgan.networks import blocks, families
 
-_START = {"seed": 8, "dcgan": 4}
 LABEL_SCALE = TrainConfig.label_scale  # a conditional G's embedded labels, relative to z (above)
-_BN_MOMENTUM = 0.9
-
-
-def _check(image_size: int, arch: str) -> int:
-    """Number of stride-2 stages between the start resolution and image_size."""
-    if arch not in ARCHS:
-        raise ValueError(f"arch={arch!r} is not one of {', '.join(ARCHS)}")
-    if image_size not in IMAGE_SIZES:
-        raise ValueError(f"image_size={image_size} is not one of {IMAGE_SIZES}")
-    return int(math.log2(image_size // _START[arch]))
-
-
-def _initializer(arch: str):
-    return keras.initializers.RandomNormal(0.0, 0.02) if arch == "dcgan" else "glorot_uniform"
 
 
 @keras.saving.register_keras_serializable(package="kerasgan")
@@ -95,43 +68,20 @@ class Generator(keras.Model):
         self.arch = arch
         self.sync_batchnorm = sync_batchnorm
         self.channels = channels
-        self.attribute_names = _names(attribute_names)
-        self.attribute_frequencies = _frequencies(attribute_frequencies, self.attribute_names)
+        self.attribute_names = blocks.attribute_names(attribute_names)
+        self.attribute_frequencies = blocks.attribute_frequencies(attribute_frequencies,
+                                                                  self.attribute_names)
         self.attribute_combinations = check_combinations(attribute_combinations,
                                                          len(self.attribute_names))
         self.label_scale = float(label_scale)
-        stages = _check(image_size, arch)
-        start = _START[arch]
-        width = channels or 512
-        init = _initializer(arch)
-        seed = arch == "seed"
-        kernel = 5 if seed else 4
-        activation = (lambda: layers.LeakyReLU(negative_slope=0.2)) if seed else layers.ReLU
-        blocks = [
-            layers.Dense(start * start * width, use_bias=False, kernel_initializer=init),
-            layers.Reshape((start, start, width)),
-            FusedBatchNormalization(momentum=_BN_MOMENTUM, synchronized=sync_batchnorm),
-            activation(),
-        ]
-        hidden = stages if seed else stages - 1
-        for i in range(hidden):
-            blocks += [
-                layers.Conv2DTranspose(max(width >> (i + 1), 16), kernel, strides=2, padding="same",
-                                       use_bias=False, kernel_initializer=init),
-                FusedBatchNormalization(momentum=_BN_MOMENTUM, synchronized=sync_batchnorm),
-                activation(),
-            ]
-        blocks.append(layers.Conv2DTranspose(3, kernel, strides=1 if seed else 2, padding="same",
-                                             kernel_initializer=init))
-        blocks.append(layers.Activation("tanh", dtype="float32"))
+        family = families.family(arch)
+        stages = families.stages(image_size, arch)
+        stack = family.generator_layers(stages, channels, sync_batchnorm, family.initializer())
         # A Sequential attribute, not a list: tf.train.Checkpoint does not see layers that a
         # Keras 3 subclassed model keeps in a Python list (their weights would not be saved).
-        self.net = keras.Sequential(blocks, name="layers")
+        self.net = keras.Sequential(stack, name="layers")
         if self.attribute_names:  # created only when conditional: an unconditional G is as before
-            count = len(self.attribute_names)
-            self.label_embedding = layers.Dense(
-                latent_dim, use_bias=False, name="label_embedding",
-                kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0 / math.sqrt(count)))
+            self.label_embedding = blocks.label_embedding(latent_dim, len(self.attribute_names))
 
     @property
     def blocks(self) -> list:
@@ -140,8 +90,8 @@ class Generator(keras.Model):
     def call(self, inputs, training=False):
         if not self.attribute_names:
             return self.net(inputs, training=training)
-        z, labels = _split_inputs(inputs, self.attribute_names, "z")
-        embedded = self.label_scale * self.label_embedding(_signs(labels))
+        z, labels = blocks.split_inputs(inputs, self.attribute_names, "z")
+        embedded = self.label_scale * self.label_embedding(blocks.signs(labels))
         return self.net(ops.concatenate([ops.cast(z, embedded.dtype), embedded], axis=-1),
                         training=training)
 
@@ -193,36 +143,23 @@ class Discriminator(keras.Model):
         self.sync_batchnorm = sync_batchnorm
         self.channels = channels
         self.norm = norm
-        self.attribute_names = _names(attribute_names)
-        stages = _check(image_size, arch)
-        init = _initializer(arch)
-        seed = arch == "seed"
-        wrap = (layers.SpectralNormalization if norm == "spectral"
-                else lambda layer: layer)
-        blocks = []
-        for i in range(stages):
-            width = max(channels >> (stages - 1 - i), 8) if channels else min(64 << i, 512)
-            blocks.append(wrap(layers.Conv2D(width, 5 if seed else 4, strides=2,
-                                             padding="same", use_bias=seed or i == 0,
-                                             kernel_initializer=init)))
-            if not seed and i > 0:
-                blocks.append(FusedBatchNormalization(momentum=_BN_MOMENTUM,
-                                                      synchronized=sync_batchnorm))
-            blocks.append(layers.LeakyReLU(negative_slope=0.2))
-            if seed:
-                blocks.append(layers.Dropout(dropout))
-        blocks.append(layers.Flatten())
-        logit = wrap(layers.Dense(1, kernel_initializer=init, dtype="float32"))
+        self.attribute_names = blocks.attribute_names(attribute_names)
+        family = families.family(arch)
+        stages = families.stages(image_size, arch)
+        init = family.initializer()
+        wrap = blocks.spectral_wrap(norm)
+        stack, width = family.discriminator_layers(stages, channels, sync_batchnorm, wrap,
+                                                   dropout, init)
+        stack.append(layers.Flatten())
+        logit = blocks.logit_head(init, wrap)
         if not self.attribute_names:  # the unconditional D, layer for layer as before
-            self.net = keras.Sequential(blocks + [logit], name="layers")
+            self.net = keras.Sequential(stack + [logit], name="layers")
             return
         # Conditional: net ends at phi(x), the flattened features; psi and V act on them.
-        self.net = keras.Sequential(blocks, name="layers")
+        self.net = keras.Sequential(stack, name="layers")
         self.logit = logit
         # phi(x) has the start resolution squared times the last stage's width units.
-        self.projection = wrap(layers.Dense(_START[arch] ** 2 * width, use_bias=False,
-                                            kernel_initializer=init, dtype="float32",
-                                            name="projection"))
+        self.projection = blocks.projection_head(family.START ** 2 * width, init, wrap)
 
     @property
     def blocks(self) -> list:
@@ -233,9 +170,9 @@ class Discriminator(keras.Model):
     def call(self, inputs, training=False):
         if not self.attribute_names:
             return self.net(inputs, training=training)
-        images, labels = _split_inputs(inputs, self.attribute_names, "images")
+        images, labels = blocks.split_inputs(inputs, self.attribute_names, "images")
         features = ops.cast(self.net(images, training=training), "float32")
-        embedded = ops.cast(self.projection(_signs(labels), training=training), "float32")
+        embedded = ops.cast(self.projection(blocks.signs(labels), training=training), "float32")
         return (ops.cast(self.logit(features, training=training), "float32")
                 + ops.sum(embedded * features, axis=-1, keepdims=True))
 
@@ -250,7 +187,7 @@ class Discriminator(keras.Model):
 
 def generator_kwargs(config, attribute_frequencies=(), attribute_combinations=()) -> dict:
     """The Generator arguments a TrainConfig implies (with the data's attribute frequencies and
-    combinations for a conditional run): one place for training and loading."""
+    combinations for a conditional run): the one place they are read from a config."""
     kwargs = dict(image_size=config.image_size, latent_dim=config.latent_dim, arch=config.arch,
                   channels=config.channels)
     names = parse_attribute_names(config.conditional_attributes)
@@ -258,6 +195,16 @@ def generator_kwargs(config, attribute_frequencies=(), attribute_combinations=()
         kwargs.update(attribute_names=names, attribute_frequencies=tuple(attribute_frequencies),
                       attribute_combinations=tuple(attribute_combinations),
                       label_scale=config.label_scale)
+    return kwargs
+
+
+def discriminator_kwargs(config) -> dict:
+    """The Discriminator arguments a TrainConfig implies: the one place they are read."""
+    kwargs = dict(image_size=config.image_size, arch=config.arch, channels=config.channels,
+                  norm=config.d_norm)
+    names = parse_attribute_names(config.conditional_attributes)
+    if names:
+        kwargs.update(attribute_names=names)
     return kwargs
 
 
@@ -271,25 +218,34 @@ def build_generator(config, sync_batchnorm: bool = False, name: str = "generator
     return generator
 
 
+def build_networks_for(config, sync_batchnorm: bool = False, attribute_frequencies=(),
+                       attribute_combinations=()) -> tuple[Generator, Discriminator]:
+    """A built generator/discriminator pair for a TrainConfig (weights created, ready for
+    checkpoints and optimizers). Both are made before either is built, so their weights are
+    drawn in the order every run so far has drawn them."""
+    generator = Generator(**generator_kwargs(config, attribute_frequencies,
+                                             attribute_combinations),
+                          sync_batchnorm=sync_batchnorm, name="generator")
+    discriminator = Discriminator(**discriminator_kwargs(config), sync_batchnorm=sync_batchnorm,
+                                  name="discriminator")
+    generator(example_inputs(generator))
+    images = np.zeros((1, config.image_size, config.image_size, 3), "float32")
+    discriminator(images if not discriminator.attribute_names
+                  else (images, np.zeros((1, len(discriminator.attribute_names)), "float32")))
+    return generator, discriminator
+
+
 def build_networks(image_size: int, latent_dim: int, arch: str, sync_batchnorm: bool = False,
                    channels: int = 0, d_norm: str = "none", attribute_names=(),
                    attribute_frequencies=(), attribute_combinations=(),
                    label_scale: float = LABEL_SCALE) -> tuple[Generator, Discriminator]:
-    """A built generator/discriminator pair (weights created, ready for checkpoints and optimizers)."""
-    generator = Generator(image_size=image_size, latent_dim=latent_dim, arch=arch,
-                          sync_batchnorm=sync_batchnorm, channels=channels,
-                          attribute_names=attribute_names,
-                          attribute_frequencies=attribute_frequencies,
-                          attribute_combinations=attribute_combinations,
-                          label_scale=label_scale, name="generator")
-    discriminator = Discriminator(image_size=image_size, arch=arch, sync_batchnorm=sync_batchnorm,
-                                  channels=channels, norm=d_norm, attribute_names=attribute_names,
-                                  name="discriminator")
-    generator(example_inputs(generator))
-    images = np.zeros((1, image_size, image_size, 3), "float32")
-    discriminator(images if not discriminator.attribute_names
-                  else (images, np.zeros((1, len(attribute_names)), "float32")))
-    return generator, discriminator
+    """build_networks_for from plain values (notebooks, tests, benchmarks): each names the
+    TrainConfig field it sets, so the networks' arguments are still read in one place."""
+    config = TrainConfig(image_size=image_size, latent_dim=latent_dim, arch=arch,
+                         channels=channels, d_norm=d_norm, label_scale=label_scale,
+                         conditional_attributes=",".join(blocks.attribute_names(attribute_names)))
+    return build_networks_for(config, sync_batchnorm, attribute_frequencies,
+                              attribute_combinations)
 
 
 def example_inputs(generator: Generator, batch: int = 1):
@@ -298,36 +254,3 @@ def example_inputs(generator: Generator, batch: int = 1):
     if not generator.attribute_names:
         return z
     return z, np.zeros((batch, len(generator.attribute_names)), "float32")
-
-
-def _names(attribute_names) -> tuple[str, ...]:
-    if isinstance(attribute_names, str):
-        raise ValueError(f"attribute_names must be a sequence of names, not the string "
-                         f"{attribute_names!r} (see config.parse_attribute_names)")
-    return tuple(str(name) for name in attribute_names)
-
-
-def _frequencies(frequencies, names: tuple[str, ...]) -> tuple[float, ...]:
-    """One share in [0, 1] per attribute; 0.5 each when none are given."""
-    values = tuple(float(f) for f in frequencies) or (0.5,) * len(names)
-    if len(values) != len(names) or not all(0.0 <= f <= 1.0 for f in values):
-        raise ValueError(f"attribute_frequencies must be {len(names)} shares in [0, 1], one per "
-                         f"attribute of {list(names)}, got {list(values)}")
-    return values
-
-
-def _split_inputs(inputs, names: tuple[str, ...], first: str):
-    """(first, labels) of a conditional network's input, labels checked against the attributes."""
-    if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
-        raise ValueError(f"a network conditioned on {', '.join(names)} is called on ({first}, "
-                         f"labels), labels [batch, {len(names)}]")
-    tensor, labels = inputs
-    if labels.shape[-1] is not None and labels.shape[-1] != len(names):
-        raise ValueError(f"labels have {labels.shape[-1]} columns; this network is conditioned "
-                         f"on {len(names)} attributes ({', '.join(names)})")
-    return tensor, labels
-
-
-def _signs(labels):
-    """0/1 labels as -1/+1: an absent attribute moves the embedding as much as a present one."""
-    return 2.0 * ops.cast(labels, "float32") - 1.0

@@ -1,0 +1,143 @@
+"""The layers every network family is made of, and the conditioning pieces they share.
+
+A family module (seed.py, dcgan.py) stacks these; widths, kernels, normalisation and the
+activation are arguments, not branches. Each function returns new Keras layers in the order the
+network applies them, so a family's stack, its weights and its checkpoint keys follow from the
+calls it makes.
+
+Batch norm uses momentum 0.9 (PyTorch's 0.1, as in the DCGAN reference) rather than Keras' 0.99:
+a GAN's generator changes fast, and with a ~100-step average the inference-mode statistics lag so
+far behind that sample grids show flat, washed-out images while the training-mode output already
+shows faces (seen on a 256-step 32 px run).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import keras
+from keras import layers, ops
+
+from kerasgan.layers import FusedBatchNormalization
+
+BN_MOMENTUM = 0.9
+
+
+def batch_norm(sync_batchnorm: bool = False) -> layers.Layer:
+    """Batch norm with the fused kernel; statistics over the global batch when sync_batchnorm."""
+    return FusedBatchNormalization(momentum=BN_MOMENTUM, synchronized=sync_batchnorm)
+
+
+def leaky_relu() -> layers.Layer:
+    return layers.LeakyReLU(negative_slope=0.2)
+
+
+def normal_init():
+    """N(0, 0.02), the DCGAN paper's initialisation."""
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
+def spectral_wrap(norm: str) -> Callable[[layers.Layer], layers.Layer]:
+    """"spectral": wraps a layer in spectral normalisation (Miyato et al. 2018); "none": as is."""
+    return layers.SpectralNormalization if norm == "spectral" else (lambda layer: layer)
+
+
+def dense_to_map(start: int, width: int, init, sync_batchnorm: bool,
+                 activation: Callable[[], layers.Layer]) -> list:
+    """G's first block: z -> a start x start x width map, batch norm, activation."""
+    return [layers.Dense(start * start * width, use_bias=False, kernel_initializer=init),
+            layers.Reshape((start, start, width)),
+            batch_norm(sync_batchnorm), activation()]
+
+
+def up_block(width: int, kernel: int, init, sync_batchnorm: bool,
+             activation: Callable[[], layers.Layer]) -> list:
+    """Doubles the resolution: a stride-2 transposed convolution, batch norm, activation."""
+    return [layers.Conv2DTranspose(width, kernel, strides=2, padding="same", use_bias=False,
+                                   kernel_initializer=init),
+            batch_norm(sync_batchnorm), activation()]
+
+
+def to_rgb(kernel: int, strides: int, init) -> list:
+    """G's last block: a transposed convolution to 3 channels and tanh, kept in float32 so the
+    images (and the losses on them) stay float32 under mixed precision."""
+    return [layers.Conv2DTranspose(3, kernel, strides=strides, padding="same",
+                                   kernel_initializer=init),
+            layers.Activation("tanh", dtype="float32")]
+
+
+def down_block(width: int, kernel: int, init, wrap, use_bias: bool,
+               norm: Callable[[], layers.Layer] | None = None,
+               dropout: float | None = None) -> list:
+    """Halves the resolution: a stride-2 convolution (wrapped, e.g. spectrally normalised), a
+    norm() layer when norm is given, LeakyReLU(0.2), then Dropout(dropout) unless it is None."""
+    block = [wrap(layers.Conv2D(width, kernel, strides=2, padding="same", use_bias=use_bias,
+                                kernel_initializer=init))]
+    if norm is not None:
+        block.append(norm())
+    block.append(leaky_relu())
+    if dropout is not None:
+        block.append(layers.Dropout(dropout))
+    return block
+
+
+def logit_head(init, wrap) -> layers.Layer:
+    """D's real/fake logit on its flattened features, in float32."""
+    return wrap(layers.Dense(1, kernel_initializer=init, dtype="float32"))
+
+
+# -- conditioning on attributes --------------------------------------------------------------
+
+def label_embedding(units: int, count: int) -> layers.Layer:
+    """A conditional G's linear embedding of the -1/+1 labels, N(0, 1/A) weights."""
+    return layers.Dense(units, use_bias=False, name="label_embedding",
+                        kernel_initializer=keras.initializers.RandomNormal(
+                            0.0, 1.0 / math.sqrt(count)))
+
+
+def projection_head(units: int, init, wrap) -> layers.Layer:
+    """A projection discriminator's label embedding V (Miyato & Koyama 2018): its logit gains
+    <V y, phi(x)>, with phi(x) the `units` flattened features."""
+    return wrap(layers.Dense(units, use_bias=False, kernel_initializer=init, dtype="float32",
+                             name="projection"))
+
+
+def attribute_names(names) -> tuple[str, ...]:
+    if isinstance(names, str):
+        raise ValueError(f"attribute_names must be a sequence of names, not the string "
+                         f"{names!r} (see config.parse_attribute_names)")
+    return tuple(str(name) for name in names)
+
+
+def attribute_frequencies(frequencies, names: tuple[str, ...]) -> tuple[float, ...]:
+    """One share in [0, 1] per attribute; 0.5 each when none are given."""
+    values = tuple(float(f) for f in frequencies) or (0.5,) * len(names)
+    if len(values) != len(names) or not all(0.0 <= f <= 1.0 for f in values):
+        raise ValueError(f"attribute_frequencies must be {len(names)} shares in [0, 1], one per "
+                         f"attribute of {list(names)}, got {list(values)}")
+    return values
+
+
+def split_inputs(inputs, names: tuple[str, ...], first: str):
+    """(first, labels) of a conditional network's input, labels checked against the attributes."""
+    if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
+        raise ValueError(f"a network conditioned on {', '.join(names)} is called on ({first}, "
+                         f"labels), labels [batch, {len(names)}]")
+    tensor, labels = inputs
+    if labels.shape[-1] is not None and labels.shape[-1] != len(names):
+        raise ValueError(f"labels have {labels.shape[-1]} columns; this network is conditioned "
+                         f"on {len(names)} attributes ({', '.join(names)})")
+    return tensor, labels
+
+
+def signs(labels):
+    """0/1 labels as -1/+1: an absent attribute moves the embedding as much as a present one."""
+    return 2.0 * ops.cast(labels, "float32") - 1.0
+
+
+def discriminator_widths(stages: int, channels: int = 0) -> list[int]:
+    """D's stage widths toward its last map: `channels` halved per stage back toward the image
+    (at least 8), or the reference's 64, 128, ... up to 512 when channels is 0."""
+    return [max(channels >> (stages - 1 - i), 8) if channels else min(64 << i, 512)
+            for i in range(stages)]
