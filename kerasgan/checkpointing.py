@@ -195,10 +195,17 @@ def kept_checkpoints(workdir: str) -> list[tuple[int, str]]:
     # (relative ones come back joined to the folder, absolute ones name where the run was).
     for name in (os.path.basename(p) for p in (state.all_model_checkpoint_paths if state else ())):
         path = os.path.join(folder, name)
-        number = name.rsplit("-", 1)[-1]
-        if number.isdigit() and tf.io.gfile.exists(path + ".index"):
-            kept.append((int(number), path))
+        step = checkpoint_step(path)
+        if step is not None and tf.io.gfile.exists(path + ".index"):
+            kept.append((step, path))
     return kept
+
+
+def checkpoint_step(path: str) -> Optional[int]:
+    """The step a RunCheckpoint names its file by (RUN/checkpoints/ckpt-STEP); None for a name
+    of another form."""
+    number = os.path.basename(path).rsplit("-", 1)[-1]
+    return int(number) if number.isdigit() else None
 
 
 def kept_checkpoint_path(workdir: str, step: int) -> str:

@@ -31,16 +31,18 @@ EVAL_METRICS = ("swd", "fid", "kid", "attribute_accuracy")
 TRAINING_EVAL_METRICS = ("swd", "fid", "kid")
 AUGMENTATIONS = ("color", "translation", "cutout")
 D_NORMS = ("none", "spectral")
+G_CONDITIONINGS = ("concat", "cbn")
 
 # Values that fields added after a run was written take when its config.json lacks them: the
 # behaviour that run had, so an old run resumes as it trained (new runs get the dataclass default).
 LEGACY_VALUES: dict[str, Any] = {"g_ema": False, "epoch_work_share": 1.0,
-                                 "conditional_attributes": "", "label_scale": 0.1}
+                                 "conditional_attributes": "", "label_scale": 0.1,
+                                 "g_conditioning": "concat"}
 
 # Fields that decide what the weights in a checkpoint mean, or which data trained them.
 # A run directory whose config.json differs in any of these cannot be resumed with the new one.
 IDENTITY_FIELDS = ("image_size", "arch", "latent_dim", "channels", "d_norm", "dataset", "loss",
-                   "conditional_attributes", "label_scale")
+                   "conditional_attributes", "label_scale", "g_conditioning")
 
 # An attribute name as CelebA's list_attr_celeba spells them: letters, digits and underscores,
 # e.g. Smiling, Blond_Hair, 5_o_Clock_Shadow.
@@ -55,7 +57,8 @@ def _field(default: Any, help_text: str) -> Any:
 class TrainConfig:
     """Every setting of a training run. Defaults are the 128 px reference recipe (`seed128`)."""
 
-    preset: str = _field("", "recipe to start from: seed128, dcgan64 or keras32; flags override it")
+    preset: str = _field("", "recipe to start from: quick32, seed128, dcgan64 or keras32; flags "
+                         "override it")
     # Model.
     image_size: int = _field(128, "output side in pixels: 16, 32, 64, 128 or 256")
     arch: str = _field("seed", "network family: seed (8x8x512 start, the 128 px reference) or dcgan")
@@ -71,6 +74,10 @@ class TrainConfig:
     label_scale: float = _field(0.1, "a conditional G's embedded labels relative to z: higher "
                                 "obeys the attributes more and varies the faces less (at 1.0 "
                                 "they collapsed to a few per attribute combination)")
+    g_conditioning: str = _field("concat", "how a conditional G takes its attributes: concat "
+                                 "(embedded labels joined to z, scaled by --label_scale) or cbn "
+                                 "(conditional batch norm: the labels set every batch norm's "
+                                 "scale and shift, from zero, so G starts unconditional)")
     # Optimisation.
     loss: str = _field("nonsaturating", "GAN loss: nonsaturating, lsgan, wgan-gp or hinge")
     batch_size: int = _field(128, "images per training step (global, across all replicas)")
@@ -208,6 +215,7 @@ class TrainConfig:
         parse_metrics(self.eval_metrics, "eval_metrics", TRAINING_EVAL_METRICS)
         parse_attribute_names(self.conditional_attributes)
         _positive("label_scale", self.label_scale)
+        _choice("g_conditioning", self.g_conditioning, G_CONDITIONINGS)
         return self
 
     @property

@@ -33,9 +33,6 @@ FLAGS = flags.FLAGS
 def main(argv):
     if not 0 < FLAGS.port < 65536:
         raise ConfigError(f"--port={FLAGS.port} is not allowed: use 1 to 65535")
-    if bool(FLAGS.workdir) == bool(FLAGS.generator):
-        raise ConfigError("give exactly one of --workdir (a run directory) and --generator "
-                          "(an exported .keras file)")
     try:
         import gradio  # noqa: F401
     except ImportError:

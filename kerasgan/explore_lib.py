@@ -36,26 +36,21 @@ ON, OFF, AS_IN_DATA = "on", "off", "data"
 ATTRIBUTE_CHOICES = (AS_IN_DATA, ON, OFF)
 
 
-def check_seed(seed, name: str = "seed") -> int:
-    """seed as an int in [0, MAX_SEED]; ConfigError naming `name` otherwise."""
-    try:
-        number = float(seed)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not (number == number and number == int(number) and 0 <= number <= MAX_SEED):
-        raise ConfigError(f"{name} {seed} is not allowed: use a whole number from 0 to {MAX_SEED:,}")
-    return int(number)
-
-
 def check_count(value, low: int, high: int, name: str) -> int:
-    """value as an int in [low, high]; ConfigError naming `name` otherwise."""
+    """value as an int in [low, high]; ConfigError naming `name` and the range otherwise."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = float("nan")
     if not (number == number and number == int(number) and low <= number <= high):
-        raise ConfigError(f"{name} {value} is not allowed: use {low} to {high}")
+        raise ConfigError(f"{name} {value} is not allowed: use a whole number from {low:,} to "
+                          f"{high:,}")
     return int(number)
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """seed as an int in [0, MAX_SEED]; ConfigError naming `name` otherwise."""
+    return check_count(seed, 0, MAX_SEED, name)
 
 
 def attribute_request(choices: Optional[Mapping[str, str]], names: Sequence[str]) -> str:
@@ -98,9 +93,7 @@ class Explorer:
 
     def __init__(self, workdir: str = "", generator_path: str = "", raw: bool = False,
                  batch_size: int = 64):
-        if bool(workdir) == bool(generator_path):
-            raise ConfigError("give exactly one of --workdir (a run directory) and --generator "
-                              "(an exported .keras file)")
+        sample_lib.check_source(workdir, generator_path)
         self.workdir = workdir
         self.generator_path = generator_path
         self.raw = raw
@@ -109,7 +102,7 @@ class Explorer:
             if not os.path.isdir(workdir):
                 raise RunError(f"run directory not found: {workdir}")
             self.config, self.generator, path = checkpointing.load_run_generator(workdir, raw)
-            self.step = int(os.path.basename(path).rsplit("-", 1)[-1])
+            self.step = checkpointing.checkpoint_step(path)
         else:
             self.config = None
             self.generator = checkpointing.load_generator(generator_path)

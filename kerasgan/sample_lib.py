@@ -55,7 +55,7 @@ def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
     training data's frequencies. truncation ψ (noise.truncate) pulls each seed's noise toward
     the mean; checkpoint (a kept checkpoint's step) samples that one instead of the latest.
     """
-    _check_source(workdir, generator_path)
+    check_source(workdir, generator_path)
     check_truncation(truncation)
     seeds = list(_seeds_or_range(seeds, num_images))
     generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint)
@@ -82,7 +82,8 @@ def _seeds_or_range(seeds: Optional[Sequence[int]], num_images: int) -> Sequence
     return range(num_images)
 
 
-def _check_source(workdir: str, generator_path: str) -> None:
+def check_source(workdir: str, generator_path: str) -> None:
+    """ConfigError unless exactly one of a run directory and a .keras file is given."""
     if bool(workdir) == bool(generator_path):
         raise ConfigError("give exactly one of --workdir (a run directory) and --generator "
                           "(an exported .keras file)")
@@ -151,7 +152,7 @@ def interpolate(seeds: tuple[int, int], frames: int = 16, workdir: str = "",
     100 ms each, looping) for the slerp between seeds A and B's noise; returns both paths.
 
     A conditional generator keeps seed A's labels (attributes as in sample) along the walk."""
-    _check_source(workdir, generator_path)
+    check_source(workdir, generator_path)
     check_frames(frames)
     check_truncation(truncation)
     generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint)
@@ -369,7 +370,7 @@ def attribute_sweep(attribute: str, attributes: str = "", workdir: str = "",
     """Writes sweep_NAME.png (generator_sweep_tiles) for a conditional generator: rows are the
     seeds (or 0 .. num_rows-1), the left column without the attribute, the right with it;
     attributes ("Eyeglasses=-1") fixes others for every row. Returns [the path]."""
-    _check_source(workdir, generator_path)
+    check_source(workdir, generator_path)
     check_truncation(truncation)
     seeds = list(_seeds_or_range(seeds, num_rows))
     generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint)

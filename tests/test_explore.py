@@ -147,9 +147,10 @@ def test_upscaling_repeats_whole_pixels():
     (lambda e: e.face("../config.json"), "seed ../config.json is not allowed"),
     (lambda e: e.face(1, 0.0), "--truncation=0.0 is not allowed: truncation ψ must be in (0, 1]"),
     (lambda e: e.face(1, 1.5), "--truncation=1.5 is not allowed"),
-    (lambda e: e.grid(0, 65), "grid size 65 is not allowed: use 1 to 64"),
+    (lambda e: e.grid(0, 65), "grid size 65 is not allowed: use a whole number from 1 to 64"),
     (lambda e: e.grid(2**31 - 2, 4), "last seed 2147483649 is not allowed"),
-    (lambda e: e.interpolation(1, 2, 65), "frames 65 is not allowed: use 2 to 64"),
+    (lambda e: e.interpolation(1, 2, 65), "frames 65 is not allowed: use a whole number from 2 "
+                                          "to 64"),
     (lambda e: e.interpolation(1, 2, 1), "frames 1 is not allowed"),
     (lambda e: e.interpolation(4, 4), "the two seeds must differ"),
     (lambda e: e.face(0, 1.0, {"Eyeglasses": "on"}), "Eyeglasses is not among this generator's "

@@ -278,3 +278,90 @@ def test_every_family_in_the_registry_is_an_arch_choice_and_back():
     for module in networks.FAMILIES.values():
         assert {"START", "initializer", "generator_layers", "discriminator_layers"} <= set(
             dir(module))
+
+
+# Conditional batch norm in G (--g_conditioning=cbn).
+
+def _cbn(arch):
+    return networks.build_networks(16, 8, arch, channels=16, attribute_names=NAMES,
+                                   attribute_frequencies=(0.5, 0.4, 0.1), g_conditioning="cbn")[0]
+
+
+@pytest.mark.parametrize("arch", ["seed", "dcgan"])
+def test_a_cbn_generator_starts_as_the_concat_generator(arch):
+    keras.utils.set_random_seed(5)
+    concat = _conditional(arch)[0]
+    keras.utils.set_random_seed(5)
+    generator = _cbn(arch)
+    z, labels = _inputs()
+    # The label map starts at zero: the same weights give the concat generator's images.
+    for a, b in zip(concat.weights, [w for w in generator.weights
+                                     if "label_modulation" not in w.path]):
+        b.assign(a)
+    np.testing.assert_allclose(generator((z, labels)).numpy(), concat((z, labels)).numpy(),
+                               atol=1e-6)
+    assert [layer.name for layer in generator.blocks[:2]] == ["label_embedding",
+                                                              "label_modulation"]
+    # One (gain, shift) pair per channel of each batch norm: the start map and every up block.
+    widths = networks.blocks.batch_norm_widths(generator.net.layers)
+    assert generator.label_modulation.kernel.shape == (len(NAMES), 2 * sum(widths))
+    assert widths[0] == 16
+    assert not np.any(generator.label_modulation.kernel.numpy())
+
+
+@pytest.mark.parametrize("arch", ["seed", "dcgan"])
+def test_a_cbn_generators_label_map_changes_its_faces(arch):
+    generator = _cbn(arch)
+    z, labels = _inputs()
+    before = generator((z, labels)).numpy()
+    kernel = generator.label_modulation.kernel
+    kernel.assign(np.random.default_rng(1).normal(0, 0.5, kernel.shape).astype("float32"))
+    after = generator((z, labels)).numpy()
+    assert not np.allclose(before, after)
+    generator.label_embedding.kernel.assign(np.zeros(generator.label_embedding.kernel.shape))
+    assert not np.allclose(generator((z, labels)).numpy(), generator((z, 1.0 - labels)).numpy())
+
+
+def test_run_modulated_scales_and_shifts_each_batch_norm_output():
+    bn = networks.blocks.batch_norm()
+    stack = [keras.layers.Reshape((1, 1, 2)), bn]
+    x = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)
+    modulation = np.array([[0.5, -1.0, 0.1, 0.2], [0.0, 1.0, -0.3, 0.0]], np.float32)
+    out = networks.blocks.run_modulated(stack, x, modulation, [2], training=False).numpy()
+    normalised = bn(x.reshape(2, 1, 1, 2), training=False).numpy()  # moving mean 0, variance 1
+    expected = normalised * (1 + modulation[:, None, None, :2]) + modulation[:, None, None, 2:]
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    np.testing.assert_allclose(normalised, x.reshape(2, 1, 1, 2) / np.sqrt(1 + bn.epsilon),
+                               rtol=1e-5)
+
+
+def test_cbn_survives_get_config_and_a_keras_file(tmp_path):
+    generator = _cbn("dcgan")
+    kernel = generator.label_modulation.kernel
+    kernel.assign(np.random.default_rng(2).normal(0, 0.5, kernel.shape).astype("float32"))
+    assert generator.get_config()["conditioning"] == "cbn"
+    path = str(tmp_path / "g.keras")
+    generator.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True, compile=False)
+    assert loaded.conditioning == "cbn"
+    z, labels = _inputs()
+    np.testing.assert_allclose(loaded((z, labels)).numpy(), generator((z, labels)).numpy(),
+                               atol=1e-6)
+
+
+def test_a_concat_generator_config_is_as_it_was_and_old_configs_read_as_concat():
+    generator = _conditional("dcgan")[0]
+    config = generator.get_config()
+    assert "conditioning" not in config
+    assert networks.Generator.from_config(config).conditioning == "concat"
+    assert not hasattr(generator, "label_modulation")
+    with pytest.raises(ValueError, match="conditioning='film' is not one of concat, cbn"):
+        networks.Generator(image_size=16, attribute_names=NAMES, conditioning="film")
+
+
+def test_g_conditioning_is_a_checked_identity_field():
+    assert config_lib.make_config(g_conditioning="cbn").g_conditioning == "cbn"
+    assert "g_conditioning" in config_lib.IDENTITY_FIELDS
+    assert config_lib.TrainConfig.from_json("{}").g_conditioning == "concat"
+    with pytest.raises(config_lib.ConfigError, match="--g_conditioning=film is not allowed"):
+        config_lib.make_config(g_conditioning="film")

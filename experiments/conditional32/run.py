@@ -2,7 +2,7 @@
 accuracy next to the classifier's ceiling, and the Smiling sweep grid.
 
     PYTHONPATH=. python experiments/conditional32/run.py [--workdir=runs/conditional32]
-        [--epochs=28] [--label_scale=0.3]
+        [--epochs=28] [--label_scale=0.3] [--g_conditioning=cbn] [--seed=1]
 
 Each step goes through the real command line (start-up included) and is timed by wall clock:
 train (`--preset=quick32` with all six synthetic attributes), evaluate
@@ -42,12 +42,17 @@ def main() -> None:
     parser.add_argument("--attributes", default=ATTRIBUTES)
     parser.add_argument("--epochs", type=int, default=0, help="0: the preset's 14")
     parser.add_argument("--label_scale", default="", help="empty: kerasgan's default")
+    parser.add_argument("--g_conditioning", default="", help="concat or cbn; empty: the default")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     times = {
         "train": _run("kerasgan.train", "--preset=quick32", f"--workdir={args.workdir}",
                       f"--conditional_attributes={args.attributes}", "--overwrite",
                       *([f"--epochs={args.epochs}"] if args.epochs else []),
-                      *([f"--label_scale={args.label_scale}"] if args.label_scale else [])),
+                      *([f"--label_scale={args.label_scale}"] if args.label_scale else []),
+                      *([f"--g_conditioning={args.g_conditioning}"] if args.g_conditioning
+                        else []),
+                      *([f"--seed={args.seed}"] if args.seed else [])),
         "evaluate": _run("kerasgan.evaluate", f"--workdir={args.workdir}",
                          "--metrics=attribute_accuracy"),
     }

@@ -141,3 +141,41 @@ def discriminator_widths(stages: int, channels: int = 0) -> list[int]:
     (at least 8), or the reference's 64, 128, ... up to 512 when channels is 0."""
     return [max(channels >> (stages - 1 - i), 8) if channels else min(64 << i, 512)
             for i in range(stages)]
+
+
+def label_modulation(units: int) -> layers.Layer:
+    """Conditional batch norm's label map (as in SN-GAN's and BigGAN's generators): the -1/+1
+    labels to a (gain, shift) pair per channel of every batch norm, `units` in all. Its weights
+    start at zero, so the modulated G starts as an unconditional one."""
+    return layers.Dense(units, use_bias=False, kernel_initializer="zeros",
+                        name="label_modulation")
+
+
+def batch_norm_widths(stack: list) -> list[int]:
+    """The channel count of each batch norm in a layer stack, read from the layer before it
+    (a Reshape's last dimension, a convolution's filters)."""
+    widths, previous = [], None
+    for layer in stack:
+        if isinstance(layer, FusedBatchNormalization):
+            widths.append(previous.target_shape[-1] if isinstance(previous, layers.Reshape)
+                          else previous.filters)
+        previous = layer
+    return widths
+
+
+def run_modulated(stack: list, x, modulation, widths: list[int], training: bool):
+    """x through the stack, each batch norm's output scaled by (1 + gain) and shifted by shift,
+    both per example and channel, read in order from modulation [batch, 2 * sum(widths)]."""
+    offset, width = 0, iter(widths)
+    for layer in stack:
+        x = layer(x, training=training)
+        if isinstance(layer, FusedBatchNormalization):
+            count = next(width)
+            gain = ops.cast(modulation[:, offset:offset + count], x.dtype)[:, None, None, :]
+            shift = ops.cast(modulation[:, offset + count:offset + 2 * count],
+                             x.dtype)[:, None, None, :]
+            if len(x.shape) == 2:  # a batch norm on a flat tensor
+                gain, shift = gain[:, 0, 0, :], shift[:, 0, 0, :]
+            x = x * (1.0 + gain) + shift
+            offset += 2 * count
+    return x
