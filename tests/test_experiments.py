@@ -166,14 +166,6 @@ def test_compare_draws_prints_both_ways_of_drawing_the_other_attributes(tmp_path
     assert re.search(r"^swd_avg\s+[0-9.]+\s+[0-9.]+$", out, re.M), out
 
 
-def test_conditional_bn_probe_prints_both_designs_side_by_side(tmp_path):
-    out = _run("conditional32/conditional_bn_probe.py", f"--workdir={tmp_path}", "--quick")
-    assert "16 seeds each way" in out, out
-    for name in ("Smiling", "Black_Hair", "Long_Hair", "swd_avg", "train_s"):
-        assert re.search(rf"^{name}\s+[0-9.]+\s+[0-9.]+$", out, re.M), (name, out)
-    assert (tmp_path / "conditional_BN" / "generator.keras").is_file()
-
-
 def test_explore_truncation_prints_swd_and_diversity_per_psi(trained_run, tmp_path):
     grid = tmp_path / "truncation.png"
     out = _run("explore/truncation.py", f"--workdir={trained_run}", "--psi=1.0,0.5",
