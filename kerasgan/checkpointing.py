@@ -144,7 +144,8 @@ def load_run_generator(workdir: str, raw: bool = False, step: Optional[int] = No
         restore_generator(generator, config, path, raw)
         return config, generator, path
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=generator),
-                                         rundir.path(workdir, rundir.CHECKPOINT_DIR), max_to_keep=None)
+                                         rundir.path(workdir, rundir.CHECKPOINT_DIR),
+                                         max_to_keep=None)
     path = _restore_newest_readable(manager, lambda p: _restore_status(generator, config, p, raw),
                                     partial=True)
     if path is None:

@@ -68,7 +68,8 @@ def attribute_request(choices: Optional[Mapping[str, str]], names: Sequence[str]
             raise ConfigError(f"{name} is not among this generator's attributes: "
                               f"{', '.join(names)}")
         if choice not in (ON, OFF):
-            raise ConfigError(f"{name}={choice} is not allowed: choose {', '.join(ATTRIBUTE_CHOICES)}")
+            raise ConfigError(f"{name}={choice} is not allowed: choose "
+                              f"{', '.join(ATTRIBUTE_CHOICES)}")
         parts.append(f"{name}={1 if choice == ON else -1}")
     return ",".join(parts)
 

@@ -7,8 +7,8 @@ the explorer and the per-epoch grid draw the same face for the same seed. This m
 Truncation ψ pulls z toward the mean of the noise it was drawn from, z_ψ = 0 + ψ (z - 0) = ψ z
 (StyleGAN's w̄ + ψ (w - w̄), taken in z: kerasgan's generators have no mapping network, and z's
 mean is 0). ψ = 1 leaves z as drawn; smaller ψ trades variety for typical faces. A seed keeps
-its direction at every ψ, so a slider over ψ fades one face toward the average one. docs/sampling.md
-says why this rather than BigGAN's resampled normal, and what it costs in measured figures.
+its direction at every ψ, so a slider over ψ fades one face toward the average one.
+docs/sampling.md says why this rather than BigGAN's resampled normal, and what it costs.
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 what the page sends, the page served on 127.0.0.1 and driven by Gradio's own client, the
 command line, and a real headless Chromium changing the seed."""
 
-import fcntl
 import os
 import shlex
 import shutil
@@ -49,8 +48,8 @@ def _png(path):
 
 def _sampled(workdir, tmp_path, seeds, **kwargs):
     outdir = tmp_path / f"sampled{len(list(tmp_path.iterdir()))}"
-    return [_png(p) for p in sample_lib.sample(workdir=workdir, seeds=seeds, outdir=str(outdir),
-                                                **kwargs)]
+    paths = sample_lib.sample(workdir=workdir, seeds=seeds, outdir=str(outdir), **kwargs)
+    return [_png(path) for path in paths]
 
 
 # -- the drawings are sample's, pixel for pixel -------------------------------------------------
@@ -65,8 +64,8 @@ def test_a_face_by_seed_is_the_one_sample_writes(explorer, history_run, tmp_path
         np.testing.assert_array_equal(face, image)
 
 
-def test_attributes_left_as_in_the_data_draw_as_sample_does_without_them(explorer, history_run,
-                                                                        tmp_path):
+def test_attributes_left_as_in_the_data_draw_as_sample_does_without_them(
+        explorer, history_run, tmp_path):
     [expected] = _sampled(history_run, tmp_path, [3])
     np.testing.assert_array_equal(explorer.face(3, 1.0, {"Smiling": "data"}), expected)
     np.testing.assert_array_equal(explorer.face(3), expected)

@@ -5,11 +5,12 @@ they are exactly the unconditional networks (same layers, weights, outputs and c
 With attributes, labels are float32 [batch, A], 1.0 where a face has the attribute:
 - G, with --g_conditioning=concat (the default; the conditional GAN of Mirza & Osindero 2014):
   the labels, mapped to -1/+1, go through a learned linear embedding of latent_dim units, scaled
-  by --label_scale (0.1), and are concatenated to z before G's first Dense. The embedding starts with N(0, 1/A) weights, so the
-  embedded units start at a tenth of z's scale. At z's own scale (StyleGAN2-ADA's choice) the
-  labels drowned the noise: on the 32 px quick32 recipe with six synthetic attributes, 3 epochs
-  scored swd_avg 79.3 (the full 14 epochs 89.7, its faces nearly one per attribute combination)
-  against 49.5 at a tenth and 46.8 unconditional (experiments/conditional32).
+  by --label_scale (0.1), and are concatenated to z before G's first Dense. The embedding starts
+  with N(0, 1/A) weights, so the embedded units start at a tenth of z's scale. At z's own scale
+  (StyleGAN2-ADA's choice) the labels drowned the noise: on the 32 px quick32 recipe with six
+  synthetic attributes, 3 epochs scored swd_avg 79.3 (the full 14 epochs 89.7, its faces nearly
+  one per attribute combination) against 49.5 at a tenth and 46.8 unconditional
+  (experiments/conditional32).
 - G, with --g_conditioning=cbn: the concat input above, plus conditional batch norm (as in
   SN-GAN's and BigGAN's generators): a zero-initialised linear map of the -1/+1 labels gives
   every batch norm of every family a per-example (gain, shift) pair per channel, applied as
