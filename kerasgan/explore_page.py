@@ -122,8 +122,9 @@ def build_page(explorer) -> gr.Blocks:
     @_shown
     def draw_current(seed, *rest):
         """The face and, with a run's history, the same seed at the chosen checkpoint: one
-        listener per control, since Gradio re-fires a Number's change event without end when
-        two listen to it. A history face that cannot be drawn leaves a warning, not the face."""
+        listener per control, since Gradio re-fired a Number's change event for seconds (some
+        30 requests a keystroke) when two listened to it. A history face that cannot be drawn
+        leaves a warning, not the face."""
         if seed is None:  # an empty box while a seed is being typed: nothing to draw yet
             return tuple(gr.update() for _ in range(4 if history else 2))
         if not history:
