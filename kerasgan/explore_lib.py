@@ -53,6 +53,14 @@ def check_seed(seed, name: str = "seed") -> int:
     return check_count(seed, 0, MAX_SEED, name)
 
 
+def _seed_range(start, count, most: int, count_name: str) -> list[int]:
+    """Seeds start .. start+count-1, each checked: 1 <= count <= most, all within the seed range."""
+    start = check_seed(start, "start seed")
+    seeds = list(range(start, start + check_count(count, 1, most, count_name)))
+    check_seed(seeds[-1], "last seed")
+    return seeds
+
+
 def attribute_request(choices: Optional[Mapping[str, str]], names: Sequence[str]) -> str:
     """The --attributes text for the page's choices ({NAME: "on" | "off" | "data"}): "on" is
     NAME=1, "off" NAME=-1, "data" left out (drawn as in the data). ConfigError for choices made
@@ -143,10 +151,7 @@ class Explorer:
              attributes: Optional[Mapping[str, str]] = None) -> tuple[np.ndarray, list[int]]:
         """(uint8 [count, H, W, 3], the seeds): seeds start .. start+count-1, as sample
         --seeds=START-END draws them (a seed keeps its face whatever the count)."""
-        start = check_seed(start, "start seed")
-        count = check_count(count, 1, MAX_GRID, "grid size")
-        seeds = list(range(start, start + count))
-        check_seed(seeds[-1], "last seed")
+        seeds = _seed_range(start, count, MAX_GRID, "grid size")
         return self._draw(self.generator, seeds, truncation, attributes), seeds
 
     def interpolation(self, seed_a, seed_b, frames: int = 16, truncation: float = 1.0,
@@ -178,10 +183,7 @@ class Explorer:
             raise ConfigError("this generator is unconditional (trained without "
                               "--conditional_attributes): it has no attribute to sweep")
         attribute = sample_lib.check_sweep_attribute(attribute or "", self.names)
-        start = check_seed(start, "start seed")
-        rows = check_count(rows, 1, MAX_SWEEP_ROWS, "rows")
-        seeds = list(range(start, start + rows))
-        check_seed(seeds[-1], "last seed")
+        seeds = _seed_range(start, rows, MAX_SWEEP_ROWS, "rows")
         truncation = check_truncation(truncation, "truncation")
         others = dict(attributes or {})
         others.pop(attribute, None)  # the sweep draws it both ways

@@ -43,7 +43,7 @@ def truncate(z, psi: float = 1.0) -> np.ndarray:
     """float32 z pulled toward the noise mean 0 by psi (0 < psi <= 1): psi * z; z itself at 1."""
     psi = check_truncation(psi)
     z = np.asarray(z, np.float32)
-    return z if psi == 1.0 else (z * np.float32(psi)).astype(np.float32)
+    return z if psi == 1.0 else z * np.float32(psi)
 
 
 def seeded_truncated_noise(seeds: Iterable[int], latent_dim: int, psi: float = 1.0

@@ -136,6 +136,12 @@ def signs(labels):
     return 2.0 * ops.cast(labels, "float32") - 1.0
 
 
+def generator_widths(width: int, stages: int) -> list[int]:
+    """G's up-block widths after its first map of `width` channels: halved per stage, at least
+    16."""
+    return [max(width >> (i + 1), 16) for i in range(stages)]
+
+
 def discriminator_widths(stages: int, channels: int = 0) -> list[int]:
     """D's stage widths toward its last map: `channels` halved per stage back toward the image
     (at least 8), or the reference's 64, 128, ... up to 512 when channels is 0."""

@@ -20,9 +20,8 @@ def initializer():
 def generator_layers(stages: int, channels: int, sync_batchnorm: bool, init) -> list:
     width = channels or 512
     stack = blocks.dense_to_map(START, width, init, sync_batchnorm, blocks.leaky_relu)
-    for i in range(stages):
-        stack += blocks.up_block(max(width >> (i + 1), 16), KERNEL, init, sync_batchnorm,
-                                 blocks.leaky_relu)
+    for up_width in blocks.generator_widths(width, stages):
+        stack += blocks.up_block(up_width, KERNEL, init, sync_batchnorm, blocks.leaky_relu)
     return stack + blocks.to_rgb(KERNEL, strides=1, init=init)
 
 
