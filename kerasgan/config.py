@@ -30,6 +30,7 @@ MIXED_PRECISION = ("auto", "off", "mixed_float16", "mixed_bfloat16")
 EVAL_METRICS = ("swd", "fid", "kid", "attribute_accuracy")
 TRAINING_EVAL_METRICS = ("swd", "fid", "kid")
 AUGMENTATIONS = ("color", "translation", "cutout")
+ALIGN_FACES = ("largest", "all")
 D_NORMS = ("none", "spectral")
 G_CONDITIONINGS = ("concat", "cbn")
 
@@ -42,7 +43,8 @@ LEGACY_VALUES: dict[str, Any] = {"g_ema": False, "epoch_work_share": 1.0,
 # Fields that decide what the weights in a checkpoint mean, or which data trained them.
 # A run directory whose config.json differs in any of these cannot be resumed with the new one.
 IDENTITY_FIELDS = ("image_size", "arch", "latent_dim", "channels", "d_norm", "dataset", "loss",
-                   "conditional_attributes", "label_scale", "g_conditioning")
+                   "conditional_attributes", "label_scale", "g_conditioning", "align",
+                   "align_faces")
 
 # An attribute name as CelebA's list_attr_celeba spells them: letters, digits and underscores,
 # e.g. Smiling, Blond_Hair, 5_o_Clock_Shadow.
@@ -112,6 +114,11 @@ class TrainConfig:
     crop: int = _field(140, "CelebA centre square crop in pixels of the 178x218 image, before resize")
     flip: bool = _field(False, "random horizontal flips")
     cache_dir: str = _field("", "where the preprocessed image cache goes (default: inside data_dir)")
+    align: bool = _field(False, "--dataset=folder: find the faces in each picture and align them "
+                         "as CelebA's are (eyes level, at fixed places); needs pip install "
+                         "kerasgan[align]")
+    align_faces: str = _field("largest", "--align on a picture with several faces: largest "
+                              "(one example per picture) or all (each face an example)")
     num_synthetic: int = _field(4096, "number of images in the synthetic-faces dataset")
     # Run.
     workdir: str = _field("", "run directory (default: runs/<preset or dataset+size+arch+loss>)")
@@ -173,6 +180,11 @@ class TrainConfig:
         _choice("jit_compile", self.jit_compile, JIT_COMPILE)
         _choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
         _choice("d_norm", self.d_norm, D_NORMS)
+        _choice("align_faces", self.align_faces, ALIGN_FACES)
+        if self.align and self.dataset != "folder":
+            raise ConfigError(f"--align is not allowed with --dataset={self.dataset}: it finds "
+                              "faces in a folder of pictures (--dataset=folder); CelebA's and the "
+                              "synthetic faces are aligned already.")
         if self.preset:
             _choice("preset", self.preset, tuple(PRESETS))
         for name in ("latent_dim", "batch_size", "epochs", "d_steps", "num_synthetic",
