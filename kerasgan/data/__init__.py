@@ -12,7 +12,8 @@ the cache is complete). The cache is keyed by every file's name, size and modifi
 file replaced in place is noticed.
 
 The package, lower to higher: `synthetic` (the built-in faces and their attribute labels),
-`decode` (decode, crop, resize), `cache` (the preprocessed cache and its lock), `listing` (what
+`decode` (decode, crop, resize), `cache` (the preprocessed cache and its lock), `align` (faces
+found in pictures and cut as CelebA's are, --align), `listing` (what
 a source's files are; image folders), `celeba` (CelebA's layouts and files, TFDS celeb_a),
 `source` (`ImageSource`, `open_source`, `preview_images`). `python -m kerasgan.data` is
 `__main__`:
@@ -25,11 +26,12 @@ from kerasgan.data.celeba import CELEBA_PARTITIONS, TFDS_FILES, parse_attributes
 from kerasgan.data.decode import preprocess_decoded, preprocess_image, raw_dataset
 from kerasgan.data.listing import GET_CELEBA, IMAGE_EXTENSIONS
 from kerasgan.data.source import ImageSource, open_source, preview_images
-from kerasgan.data.synthetic import SYNTHETIC_ATTRIBUTE_NAMES, synthetic_attributes, synthetic_faces
+from kerasgan.data.synthetic import (SYNTHETIC_ATTRIBUTE_NAMES, synthetic_attributes,
+                                     synthetic_eyes, synthetic_faces)
 
 __all__ = [
     "CACHE_FOLDER", "CACHE_VERSION", "CELEBA_PARTITIONS", "GET_CELEBA", "IMAGE_EXTENSIONS",
     "SYNTHETIC_ATTRIBUTE_NAMES", "TFDS_FILES", "ImageSource", "cache_folder", "open_source",
     "parse_attributes", "parse_partition", "preprocess_decoded", "preprocess_image",
-    "preview_images", "raw_dataset", "synthetic_attributes", "synthetic_faces",
+    "preview_images", "raw_dataset", "synthetic_attributes", "synthetic_eyes", "synthetic_faces",
 ]

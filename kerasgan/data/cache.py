@@ -27,6 +27,12 @@ from kerasgan.errors import DataError
 if TYPE_CHECKING:
     from kerasgan.data.listing import Listing
 
+# What a listing's stream says about each record (its third element; True/False from a stream
+# that can only say "too small"): kept, skipped and why, or kept as one of several faces found
+# in one picture (--align). A picture may give several records (--align_faces=all).
+KEPT, TOO_SMALL, NO_FACE, ONE_OF_SEVERAL = 0, 1, 2, 3
+SKIP_REASONS = {TOO_SMALL: "too small", NO_FACE: "no face found"}
+
 CACHE_FOLDER = "kerasgan_cache"
 CACHE_VERSION = 3  # 3: the key holds each file's size and mtime
 _DECODE_BATCH = 256
@@ -91,19 +97,22 @@ def _build_cache(listing: Listing, image_size: int, folder: str, key: dict) -> d
         shutil.rmtree(folder, ignore_errors=True)
     try:
         os.makedirs(folder, exist_ok=True)
-        kept, small, seen = [], [], 0
+        kept, skipped_codes, several, seen = [], [], set(), 0
         partial = os.path.join(folder, "images.u8.partial")
         labels_partial = os.path.join(folder, "attributes.i8.partial")
         log.info("caching %s at %d px into %s", listing.name, image_size, folder)
         batches = listing.stream(image_size).batch(_DECODE_BATCH)
         with_labels = len(batches.element_spec) == 4  # (index, image, too_small, attributes)
         with open(partial, "wb") as out, open(labels_partial, "wb") as labels_out:
-            for index, images, too_small, *labels in batches.as_numpy_iterator():
-                out.write(np.ascontiguousarray(images[~too_small]).tobytes())
+            for index, images, status, *labels in batches.as_numpy_iterator():
+                status = status.astype(np.int8)
+                keep = (status == KEPT) | (status == ONE_OF_SEVERAL)
+                out.write(np.ascontiguousarray(images[keep]).tobytes())
                 if with_labels:
-                    labels_out.write(np.ascontiguousarray(labels[0][~too_small], np.int8).tobytes())
-                kept.extend(index[~too_small].tolist())
-                small.extend(index[too_small].tolist())
+                    labels_out.write(np.ascontiguousarray(labels[0][keep], np.int8).tobytes())
+                kept.extend(index[keep].tolist())
+                skipped_codes.extend(zip(index[~keep].tolist(), status[~keep].tolist()))
+                several.update(index[status == ONE_OF_SEVERAL].tolist())
                 seen += len(index)
                 if seen // 10000 != (seen - len(index)) // 10000:
                     log.info("cached %d images", seen)
@@ -112,12 +121,12 @@ def _build_cache(listing: Listing, image_size: int, folder: str, key: dict) -> d
             os.replace(labels_partial, os.path.join(folder, "attributes.i8"))
         else:
             os.remove(labels_partial)
-        total = len(listing.members) if listing.members is not None else len(kept) + len(small)
-        found = set(kept) | set(small)
+        found = set(kept) | {i for i, _ in skipped_codes}
+        total = len(listing.members) if listing.members is not None else len(found)
         skipped = sorted([(i, "unreadable") for i in range(total) if i not in found]
-                         + [(i, "too small") for i in small])
+                         + [(i, SKIP_REASONS[code]) for i, code in skipped_codes])
         manifest = {"key": key, "name": listing.name, "count": len(kept), "total": total,
-                    "kept": kept, "skipped": skipped,
+                    "kept": kept, "skipped": skipped, "several_faces": sorted(several),
                     "attribute_names": list(listing.stream_attribute_names) if with_labels else []}
         with open(os.path.join(folder, "manifest.json.partial"), "w", encoding="utf-8") as handle:
             json.dump(manifest, handle)

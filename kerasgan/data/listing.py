@@ -13,6 +13,7 @@ import os
 import zipfile
 
 from kerasgan.config import TrainConfig
+from kerasgan.data.align import ALIGN_VERSION, aligned_dataset
 from kerasgan.data.cache import CACHE_FOLDER
 from kerasgan.data.decode import raw_dataset
 from kerasgan.errors import DataError
@@ -89,8 +90,9 @@ def flat_images(folder: str) -> list[str]:
 
 
 def file_listing(name: str, root: str, members: list[str], zip_path: str, crop: int,
-                 min_side: int, key: dict, cache_home: str) -> Listing:
-    """A listing of image files (in a folder, or members of a zip), decoded by `raw_dataset`."""
+                 min_side: int, key: dict, cache_home: str, align_faces: str = "") -> Listing:
+    """A listing of image files (in a folder, or members of a zip), decoded by `raw_dataset`,
+    or with `align_faces` ("largest" or "all") cut into aligned faces by `aligned_dataset`."""
     paths = members if zip_path else [os.path.join(root, m) for m in members]
     # Name, size and mtime of every file (of the zip for a zip): a file replaced in place under
     # the same name changes the key, so it never reads the old file's pixels from the cache.
@@ -98,9 +100,14 @@ def file_listing(name: str, root: str, members: list[str], zip_path: str, crop: 
     key = dict(key, source=zip_path or root, crop=crop, min_side=min_side,
                members=hashlib.sha1("\n".join(members).encode()).hexdigest(),
                stamps=hashlib.sha1("\n".join(stamps).encode()).hexdigest())
+    if align_faces:
+        key = dict(key, align=align_faces, align_version=ALIGN_VERSION)
+        stream = lambda size: aligned_dataset(paths, size, align_faces, min_side,  # noqa: E731
+                                              zip_path)
+    else:
+        stream = lambda size: raw_dataset(paths, size, crop, min_side, zip_path)  # noqa: E731
     return Listing(name=name, root=zip_path or root, key=key, cache_home=cache_home,
-                   members=members,
-                   stream=lambda size: raw_dataset(paths, size, crop, min_side, zip_path))
+                   members=members, stream=stream)
 
 
 def _stamp(path: str) -> str:
@@ -121,4 +128,4 @@ def folder_listing(config: TrainConfig) -> Listing:
     home = os.path.dirname(path) if zip_path else path
     return file_listing(f"folder:{path}", path, members, zip_path, crop=0,
                         min_side=max(1, config.image_size // 2), key={"kind": "folder"},
-                        cache_home=home)
+                        cache_home=home, align_faces=config.align_faces if config.align else "")

@@ -74,7 +74,7 @@ class ImageSource:
             reasons[reason] = reasons.get(reason, 0) + 1
         shown = ", ".join(path for path, _ in self.skipped[:_SHOWN_SKIPPED])
         more = ", ..." if len(self.skipped) > _SHOWN_SKIPPED else ""
-        detail = ", ".join(f"{reasons[r]:,} {r}" for r in ("unreadable", "too small")
+        detail = ", ".join(f"{reasons[r]:,} {r}" for r in ("unreadable", "too small", "no face found")
                            if r in reasons)
         return f"{line} of {self.total_files:,} files ({detail}): {shown}{more}"
 
@@ -226,7 +226,18 @@ def _cached_source(listing: Listing, config: TrainConfig) -> ImageSource:
                                for f in filenames], np.int8).reshape(-1, width)
     return ImageSource(listing.name, images, seed=config.seed, flip=config.flip,
                        total_files=manifest["total"], skipped=skipped, attributes=attributes,
-                       attribute_names=names, filenames=filenames, warnings=listing.warnings)
+                       attribute_names=names, filenames=filenames,
+                       warnings=listing.warnings + _several_faces_note(manifest, config))
+
+
+def _several_faces_note(manifest: dict, config: TrainConfig) -> list[str]:
+    """--align: how many pictures held more than one face, and what was done with them."""
+    several = len(manifest.get("several_faces", []))
+    if not several:
+        return []
+    done = ("each face is an example" if config.align_faces == "all"
+            else "the largest face of each is kept (--align_faces=all keeps every one)")
+    return [f"{several:,} picture{'s' if several > 1 else ''} held several faces: {done}"]
 
 
 def preview_images(source: ImageSource, num: int = 64) -> np.ndarray:

@@ -69,6 +69,23 @@ def synthetic_attributes(indices: Iterable[int] | int,
     return list(SYNTHETIC_ATTRIBUTE_NAMES), np.where(has, 1, -1).astype(np.int8)
 
 
+def synthetic_eyes(indices: Iterable[int] | int, seed: int = 0) -> np.ndarray:
+    """float32 [N, 2, 2]: the (x, y) centres of the left and right eye (as they appear in the
+    picture) of synthetic_faces(indices, size, seed), as fractions of the side (0 = the first
+    pixel's outer edge, 1 = the last one's): the truth that --align's error is measured against.
+    Restates _render_faces' placement (turn, scale, shift) and eye centres (ex, ey)."""
+    p = _params(indices, seed)
+    angle, scale = (p[:, 0] - 0.5) * 0.35, 0.85 + 0.2 * p[:, 3]
+    cx, cy = (p[:, 1] - 0.5) * 0.16, 0.02 + (p[:, 2] - 0.5) * 0.1
+    ex, ey = 0.18 + 0.06 * p[:, 26], -0.1 + 0.06 * p[:, 27]
+    eyes = np.empty((len(p), 2, 2), np.float32)
+    for column, sign in enumerate((-1.0, 1.0)):
+        x = sign * ex
+        eyes[:, column, 0] = cx + scale * (x * np.cos(angle) - ey * np.sin(angle))
+        eyes[:, column, 1] = cy + scale * (x * np.sin(angle) + ey * np.cos(angle))
+    return (eyes + 1.0) / 2.0
+
+
 def _params(indices: Iterable[int] | int, seed: int) -> np.ndarray:
     """float32 [N, _NUM_PARAMS] uniform in [0, 1): row i from its own generator, (seed, index)."""
     indices = np.arange(indices) if np.isscalar(indices) else np.asarray(indices, np.int64)
