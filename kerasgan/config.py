@@ -38,13 +38,14 @@ G_CONDITIONINGS = ("concat", "cbn")
 # behaviour that run had, so an old run resumes as it trained (new runs get the dataclass default).
 LEGACY_VALUES: dict[str, Any] = {"g_ema": False, "epoch_work_share": 1.0,
                                  "conditional_attributes": "", "label_scale": 0.1,
-                                 "g_conditioning": "concat"}
+                                 "g_conditioning": "concat", "kimg": 0.0, "holdout": 0.0,
+                                 "eval_every_kimg": 0.0}
 
 # Fields that decide what the weights in a checkpoint mean, or which data trained them.
 # A run directory whose config.json differs in any of these cannot be resumed with the new one.
 IDENTITY_FIELDS = ("image_size", "arch", "latent_dim", "channels", "d_norm", "dataset", "loss",
                    "conditional_attributes", "label_scale", "g_conditioning", "align",
-                   "align_faces")
+                   "align_faces", "holdout")
 
 # An attribute name as CelebA's list_attr_celeba spells them: letters, digits and underscores,
 # e.g. Smiling, Blond_Hair, 5_o_Clock_Shadow.
@@ -59,7 +60,8 @@ def _field(default: Any, help_text: str) -> Any:
 class TrainConfig:
     """Every setting of a training run. Defaults are the 128 px reference recipe (`seed128`)."""
 
-    preset: str = _field("", "recipe to start from: quick32, seed128, dcgan64 or keras32; flags "
+    preset: str = _field("", "recipe to start from: quick32, seed128, dcgan64, keras32, or "
+                         "folder32 / folder64 for your own face folder (with --data_dir); flags "
                          "override it")
     # Model.
     image_size: int = _field(128, "output side in pixels: 16, 32, 64, 128 or 256")
@@ -84,6 +86,9 @@ class TrainConfig:
     loss: str = _field("nonsaturating", "GAN loss: nonsaturating, lsgan, wgan-gp or hinge")
     batch_size: int = _field(128, "images per training step (global, across all replicas)")
     epochs: int = _field(105, "passes over the data; raising it extends a finished run")
+    kimg: float = _field(0.0, "train for this many thousand images seen (as StyleGAN2-ADA "
+                         "counts), whatever the folder's size: the epochs are derived from it "
+                         "once the data is open; 0: --epochs decides")
     steps_per_epoch: int = _field(0, "steps per epoch; 0 means one full pass over the data")
     g_lr: float = _field(1e-4, "generator Adam learning rate")
     d_lr: float = _field(1e-4, "discriminator Adam learning rate")
@@ -120,6 +125,9 @@ class TrainConfig:
     align_faces: str = _field("largest", "--align on a picture with several faces: largest "
                               "(one example per picture) or all (each face an example)")
     num_synthetic: int = _field(4096, "number of images in the synthetic-faces dataset")
+    holdout: float = _field(0.0, "share of the images never trained on, held out to watch D "
+                            "memorise (d_sign_train vs d_sign_heldout) and to measure the "
+                            "generator; at least 16 images when > 0")
     # Run.
     workdir: str = _field("", "run directory (default: runs/<preset or dataset+size+arch+loss>)")
     seed: int = _field(0, "seed for weights, data order and noise")
@@ -153,6 +161,9 @@ class TrainConfig:
                                   "replicas (synchronized) instead of each replica's own share")
     # Evaluation during training (python -m kerasgan.evaluate measures a run afterwards).
     eval_every_epochs: int = _field(0, "epochs between evaluations during training; 0 means never")
+    eval_every_kimg: float = _field(0.0, "thousands of images between evaluations during "
+                                    "training (at the first epoch end after each multiple, and "
+                                    "at the run's end); 0: --eval_every_epochs decides")
     eval_metrics: str = _field("swd", "metrics evaluated during training: comma-separated swd, "
                                "fid, kid (fid and kid need the Inception weights)")
     eval_num_samples: int = _field(1024, "generated and real images per evaluation during "
@@ -223,6 +234,15 @@ class TrainConfig:
                 raise ConfigError(f"--steps_per_call={self.steps_per_call} is not allowed: it must "
                                   f"divide --{name}={getattr(self, name)}.")
         _at_least("eval_every_epochs", self.eval_every_epochs, 0)
+        _at_least("eval_every_kimg", self.eval_every_kimg, 0.0)
+        _at_least("kimg", self.kimg, 0.0)
+        if not 0.0 <= self.holdout < 0.5:
+            raise ConfigError(f"--holdout={self.holdout} is not allowed: use a share in [0, 0.5), "
+                              "e.g. 0.05 (0 holds no images out).")
+        if self.holdout and self.conditional_attributes:
+            raise ConfigError(f"--holdout={self.holdout} is not allowed with "
+                              "--conditional_attributes: the held-out memorisation signal and "
+                              "evaluation are unconditional; use --holdout=0.")
         _at_least("eval_num_samples", self.eval_num_samples, 2)
         parse_metrics(self.eval_metrics, "eval_metrics", TRAINING_EVAL_METRICS)
         parse_attribute_names(self.conditional_attributes)
@@ -288,6 +308,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     "keras32": dict(image_size=32, arch="seed", latent_dim=100, batch_size=128, epochs=100,
                     g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.999, loss="nonsaturating"),
 }
+# Your own face folder (--dataset=folder --data_dir=DIR, 100-5,000 images): quick32's networks
+# and optimiser, flips and DiffAugment with ADA's probability against memorisation, 5 % held out
+# to watch D memorise and to keep the generator that scores best on them, and a budget in images
+# seen rather than epochs, so a small folder and a large one train as long. The kimg budgets are
+# placeholders until measured (experiments/own_faces/README.md).
+_FOLDER = {name: value for name, value in PRESETS["quick32"].items()
+           if name not in ("epochs", "num_synthetic", "dataset")}
+PRESETS["folder32"] = dict(_FOLDER, dataset="folder", flip=True, holdout=0.05,
+                           eval_every_kimg=50.0, augment="color,translation,cutout",
+                           augment_p="auto", kimg=600.0)
+PRESETS["folder64"] = dict(PRESETS["folder32"], image_size=64)
+del _FOLDER
 
 
 def make_config(preset: str = "", **overrides: Any) -> TrainConfig:
