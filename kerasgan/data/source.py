@@ -18,6 +18,8 @@ from kerasgan.errors import DataError
 from kerasgan.labels import label_combinations
 
 _SHOWN_SKIPPED = 5
+# --holdout holds out at least this many images (a smaller share of a small folder says nothing).
+MIN_HELDOUT = 16
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,13 @@ class ImageSource:
         list_attr_celeba, 0 where unknown (an image without a row there); None without labels.
       attribute_names: the A column names ([] without labels).
       filenames: the N source files (relative), for reports and attribute lookups.
+      index: positions in `images` that make up this source, in order: a view (nothing is
+        copied; a memory-mapped cache stays on disk). None: all of `images`. The other
+        per-image arguments (attributes, filenames) describe the view's images.
+      part: what the view is, e.g. {"holdout": 0.05, "seed": 0, "part": "heldout"}; {} for a
+        whole source. Evaluation keys cached real-data statistics and its protocol by it.
+
+    `split_holdout(share)` splits a source into a training view and a held-out view.
 
     Conditional training asks for some attributes by name: `check_attributes(names)` says in
     one line why it cannot have them, `labels` and `dataset(..., attributes=names)` give them
@@ -46,12 +55,15 @@ class ImageSource:
     def __init__(self, name: str, images: np.ndarray, seed: int = 0, flip: bool = False,
                  total_files: int | None = None, skipped: Sequence[tuple[str, str]] = (),
                  attributes: np.ndarray | None = None, attribute_names: Sequence[str] = (),
-                 filenames: Sequence[str] = (), warnings: Sequence[str] = ()):
+                 filenames: Sequence[str] = (), warnings: Sequence[str] = (),
+                 index: np.ndarray | None = None, part: dict | None = None):
         self.name = name
         self._images = images
+        self._index = None if index is None else np.asarray(index, np.int64)
+        self.part = dict(part or {})
         self.seed = seed
         self.flip = flip
-        self.num_examples = int(len(images))
+        self.num_examples = int(len(images) if index is None else len(self._index))
         self.image_size = int(images.shape[1])
         self.total_files = self.num_examples if total_files is None else int(total_files)
         self.skipped = list(skipped)
@@ -183,11 +195,59 @@ class ImageSource:
                             deterministic=True).prefetch(tf.data.AUTOTUNE)
 
     def _gather(self, indices: np.ndarray) -> np.ndarray:
+        """uint8 images at the source's positions `indices` (through the view's index)."""
+        if self._index is not None:
+            indices = self._index[indices]
         return np.ascontiguousarray(self._images[indices])
+
+    def pixels(self, num: int) -> np.ndarray:
+        """The first min(num, num_examples) usable images, unshuffled, uint8 as stored."""
+        return self._gather(np.arange(min(num, self.num_examples)))
 
     def images(self, num: int) -> np.ndarray:
         """The first min(num, num_examples) usable images, unshuffled, float32 in [-1, 1]."""
-        return self._images[:num].astype(np.float32) / 127.5 - 1.0
+        return self.pixels(num).astype(np.float32) / 127.5 - 1.0
+
+    def holdout_split(self, share: float, minimum: int = MIN_HELDOUT
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """(training positions, held-out positions), each sorted: the last max(minimum,
+        round(share * N)) of a permutation that is a pure function of (seed, N), so a resumed
+        run holds out the same images. No held-out positions for share 0."""
+        if share <= 0:
+            return np.arange(self.num_examples), np.zeros(0, np.int64)
+        count = min(self.num_examples, max(minimum, int(round(share * self.num_examples))))
+        order = np.random.default_rng([self.seed, 7]).permutation(self.num_examples)
+        return np.sort(order[:len(order) - count]), np.sort(order[len(order) - count:])
+
+    def split_holdout(self, share: float, batch_size: int = 1, minimum: int = MIN_HELDOUT
+                      ) -> tuple["ImageSource", "ImageSource"]:
+        """(training view, held-out view) of this source for --holdout=share (holdout_split);
+        neither copies an image. DataError, one line, when fewer than one batch of batch_size
+        would be left to train on."""
+        train, heldout = self.holdout_split(share, minimum)
+        if len(train) < batch_size:
+            raise DataError(f"--holdout={share:g} holds out {len(heldout):,} of the "
+                            f"{self.num_examples:,} usable images of {self.name}, leaving "
+                            f"{len(train):,}, fewer than one batch of --batch_size={batch_size}: "
+                            "add images, or lower --holdout or --batch_size")
+        part = {"holdout": share, "seed": self.seed, "of": self.num_examples}
+        return (self.view(train, f"{self.name}, training part", {**part, "part": "train"}),
+                self.view(heldout, f"{self.name}, held-out part", {**part, "part": "heldout"}))
+
+    def view(self, positions: np.ndarray, name: str = "", part: dict | None = None
+             ) -> "ImageSource":
+        """The images at `positions` (of this source) as a source of their own, sharing this
+        one's image array: nothing is copied."""
+        positions = np.asarray(positions, np.int64)
+        return ImageSource(
+            name or self.name, self._images, seed=self.seed, flip=self.flip,
+            total_files=self.total_files, skipped=self.skipped,
+            attributes=None if self.attributes is None else self.attributes[positions],
+            attribute_names=self.attribute_names,
+            filenames=[self.filenames[i] for i in positions] if self.filenames else (),
+            warnings=self.warnings,
+            index=positions if self._index is None else self._index[positions],
+            part=self.part if part is None else part)
 
 
 def open_source(config: TrainConfig) -> ImageSource:
