@@ -1,8 +1,10 @@
-"""Watching a run learn: history.csv, log lines, TensorBoard events, collapse warnings.
+"""Watching a run learn: history.csv, log lines, TensorBoard events, collapse and memorisation
+warnings.
 
 Losses alone do not say whether a GAN learns or collapses, so a run keeps every signal in its
 run directory: per-step metrics in history.csv (what `plots` draws), TensorBoard events under
-RUN/tensorboard, and a one-time warning when D wins outright or the samples stop differing.
+RUN/tensorboard, and a one-time warning when D wins outright or the samples stop differing, and
+another when D tells its training images from held-out ones (--holdout).
 History writes history.csv and read_history reads it back (for `plots` and notebooks).
 """
 
@@ -25,9 +27,18 @@ from kerasgan.images import image_grid
 
 
 
-def history_columns(metric_names: Sequence[str]) -> tuple[str, ...]:
-    """history.csv's columns for a train step that returns metric_names."""
-    return ("epoch", "step", *metric_names, "images_per_sec")
+# --holdout runs: mean(sign(D(x))) on a fixed set of training images and on as many held-out
+# ones, D in inference mode. The gap between them is D memorising its training images.
+MEMORISATION_COLUMNS = ("d_sign_train", "d_sign_heldout")
+# The gap (d_sign_train - d_sign_heldout) above which D counts as memorising (CollapseDetector).
+MEMORISATION_GAP = 0.5
+
+
+def history_columns(metric_names: Sequence[str], heldout: bool = False) -> tuple[str, ...]:
+    """history.csv's columns for a train step that returns metric_names; with heldout (a
+    --holdout run) the memorisation columns too."""
+    return ("epoch", "step", *metric_names, *(MEMORISATION_COLUMNS if heldout else ()),
+            "images_per_sec")
 
 
 HISTORY_COLUMNS = history_columns(METRIC_NAMES)
@@ -173,6 +184,9 @@ def format_log_line(epoch: int, batch: int, metrics: Mapping[str, Any]) -> str:
              for label, loss, acc in (("D(real)", "d_real_loss", "d_real_acc"),
                                       ("D(fake)", "d_fake_loss", "d_fake_acc"),
                                       ("G", "g_loss", "g_acc"))]
+    if metrics.get("d_sign_train") is not None:
+        parts.append(f"D sign: train={_metric(metrics, 'd_sign_train'):.3f}, "
+                     f"held-out={_metric(metrics, 'd_sign_heldout'):.3f}")
     return f"[E{epoch:02d} | B{batch}] " + " | ".join(parts)
 
 
@@ -261,46 +275,72 @@ def sample_diversity(samples: Any) -> float:
 
 
 class CollapseDetector:
-    """Warns once when the run looks collapsed or stuck.
+    """Warns once when the run looks collapsed or stuck, and once when D memorises.
 
-    Two signs: D's accuracy pinned near 1.0 (d_real_acc and d_fake_acc both >= acc_threshold at
-    every logged step) for a whole epoch and at least min_logged logged steps (a short epoch
-    extends the window into the next: D wins the first hundred steps of most healthy runs), or
-    the fixed-noise samples' diversity (see sample_diversity) falling below diversity_fraction of
-    its first measured value.
+    Two signs of collapse: D's accuracy pinned near 1.0 (d_real_acc and d_fake_acc both >=
+    acc_threshold at every logged step) for a whole epoch and at least min_logged logged steps
+    (a short epoch extends the window into the next: D wins the first hundred steps of most
+    healthy runs), or the fixed-noise samples' diversity (see sample_diversity) falling below
+    diversity_fraction of its first measured value. In a --holdout run, memorisation: D's mean
+    sign on training images above its mean sign on held-out ones (d_sign_train -
+    d_sign_heldout) by more than gap_threshold at each of the last min_gap_rows logged steps.
 
     Args:
         acc_threshold: accuracy that counts as pinned.
         diversity_fraction: share of the first diversity below which the samples count as collapsed.
         min_logged: logged steps the pinned accuracy must last before it counts.
+        gap_threshold: train-minus-held-out sign gap that counts as memorising.
+        min_gap_rows: logged steps in a row the gap must last before it counts.
     """
 
     def __init__(self, acc_threshold: float = 0.99, diversity_fraction: float = 0.2,
-                 min_logged: int = 10):
+                 min_logged: int = 10, gap_threshold: float = MEMORISATION_GAP,
+                 min_gap_rows: int = 3):
         self.acc_threshold = acc_threshold
         self.diversity_fraction = diversity_fraction
         self.min_logged = min_logged
+        self.gap_threshold = gap_threshold
+        self.min_gap_rows = min_gap_rows
         self.first_diversity: float | None = None
         self.warned = False
+        self.warned_memorising = False
         self._steps = 0
         self._pinned = True
+        self._gaps: list[float] = []  # the gaps of the logged steps in a row above the threshold
 
     def update(self, metrics: Mapping[str, Any]) -> None:
         """Records one logged step's metrics."""
         accuracies = [_metric(metrics, name) for name in ("d_real_acc", "d_fake_acc")]
         self._steps += 1
         self._pinned &= all(acc >= self.acc_threshold for acc in accuracies)
+        gap = _metric(metrics, "d_sign_train") - _metric(metrics, "d_sign_heldout")
+        self._gaps = self._gaps + [gap] if gap > self.gap_threshold else []
 
     def end_epoch(self, epoch: int, fixed_samples: Any = None) -> str | None:
-        """Checks the epoch just ended; returns the warning the first time only (the trainer
-        prints it, once)."""
+        """Checks the epoch just ended; returns a warning the first time it is found only (the
+        trainer prints it, once): collapse or stuck first, memorisation once on its own."""
         message = self._pinned_message(epoch) or self._diversity_message(epoch, fixed_samples)
         if self._steps >= self.min_logged or not self._pinned:
             self._steps, self._pinned = 0, True
-        if message is None or self.warned:
+        if message is not None and not self.warned:
+            self.warned = True
+            return message
+        message = self._memorising_message(epoch)
+        if message is None or self.warned_memorising:
             return None
-        self.warned = True
+        self.warned_memorising = True
         return message
+
+    def _memorising_message(self, epoch: int) -> str | None:
+        if len(self._gaps) < self.min_gap_rows:
+            return None
+        return (f"epoch {epoch}: D's mean sign on the training images exceeded that on the "
+                f"held-out ones by more than {self.gap_threshold:g} (by {min(self._gaps):.2f} "
+                f"or more) at each of the last {len(self._gaps)} logged steps: D tells the "
+                f"training images from held-out ones, so it is memorising the folder. Try "
+                f"--augment=color,translation,cutout --augment_p=auto, more images, or the "
+                f"generator that scored best on the held-out images (generator_best.keras, "
+                f"sample --best).")
 
     def _pinned_message(self, epoch: int) -> str | None:
         if not (self._steps >= self.min_logged and self._pinned):

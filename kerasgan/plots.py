@@ -1,4 +1,5 @@
-"""Pictures of a run: loss curves, discriminator-output histograms, progression strip and GIF.
+"""Pictures of a run: loss curves, D's memorisation (--holdout), discriminator-output histograms,
+progression strip and GIF.
 
 Everything here reads or writes files in the run directory and nothing else, so it works the same
 during training and afterwards (`python -m kerasgan.plots --workdir=RUN` redraws from the files).
@@ -26,7 +27,7 @@ from kerasgan.fileio import write_atomic
 from kerasgan.images import (GRID_PAD_VALUE, GRID_PADDING, grid_columns,  # noqa: F401
                              image_grid, load_grid_tiles, resize_tiles, save_gif,
                              save_image_grid, to_uint8)
-from kerasgan.monitoring import read_history
+from kerasgan.monitoring import MEMORISATION_GAP, read_history
 
 _EPOCH_FILE = re.compile(r"epoch_(\d+)\.png$")
 
@@ -98,6 +99,41 @@ def plot_losses(history_rows: Sequence[dict[str, Any]], path: str) -> None:
             axes.legend()
         else:
             axes.text(0.5, 0.5, "no history rows yet", ha="center", transform=axes.transAxes)
+    save_figure(figure, path)
+
+
+HELDOUT_COLOR, GAP_COLOR = "tab:green", "tab:red"
+
+
+def plot_d_memorisation(history_rows: Sequence[dict[str, Any]], path: str) -> None:
+    """A --holdout run's D sign on its fixed training and held-out images per step (raw, faint,
+    and smoothed), with their gap: a gap that opens and stays is D memorising the training set."""
+    rows = [row for row in history_rows if row.get("step") is not None
+            and row.get("d_sign_train") is not None and row.get("d_sign_heldout") is not None]
+    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    axes = figure.subplots()
+    steps = _column(rows, "step")
+    train, heldout = _column(rows, "d_sign_train"), _column(rows, "d_sign_heldout")
+    gap = train - heldout
+    weight = smoothing_weight(len(rows))
+    for values, label, color in ((train, "training images", D_COLOR),
+                                 (heldout, "held-out images", HELDOUT_COLOR),
+                                 (gap, "gap: training - held-out", GAP_COLOR)):
+        axes.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
+        axes.plot(steps, smooth(values, weight), color=color, label=f"{label} (smoothed)")
+    axes.fill_between(steps, smooth(heldout, weight), smooth(train, weight), color=GAP_COLOR,
+                      alpha=0.1, linewidth=0)
+    axes.axhline(0.0, color="gray", linewidth=0.8)
+    axes.axhline(MEMORISATION_GAP, color=GAP_COLOR, linewidth=0.8, linestyle="--",
+                 label="gap that warns of memorisation")
+    low, high = (np.nanmin(gap), np.nanmax(gap)) if np.isfinite(gap).any() else (0.0, 0.0)
+    axes.set(ylim=(min(-1.05, low - 0.05), max(1.05, high + 0.05)), xlabel="step",
+             title="D's mean sign on training vs held-out images", ylabel="mean sign(D(x))")
+    axes.grid(alpha=0.3)
+    if rows:
+        axes.legend(loc="lower left")
+    else:
+        axes.text(0.5, 0.5, "no held-out rows yet", ha="center", transform=axes.transAxes)
     save_figure(figure, path)
 
 
@@ -212,15 +248,19 @@ def _image_figure(picture: np.ndarray, centers: Iterable[float], labels: list[st
 # Redraw from a run directory.
 
 def redraw(workdir: str, histograms: bool = True) -> list[str]:
-    """Rebuilds plots/losses.png, plots/progression.png, plots/progression.gif and (with
-    histograms) every epoch's D-output histogram from the plots/d_outputs_epoch_NNNN.npz the run
-    kept; returns the paths."""
+    """Rebuilds plots/losses.png, plots/d_memorisation.png (--holdout runs), plots/progression.png,
+    plots/progression.gif and (with histograms) every epoch's D-output histogram from the
+    plots/d_outputs_epoch_NNNN.npz the run kept; returns the paths."""
     history_path = rundir.path(workdir, rundir.HISTORY_FILE)
     if not os.path.isfile(history_path):
         raise RunError(f"{history_path} not found: --workdir must be a kerasgan run directory "
                        f"(one that holds history.csv)")
     written = [rundir.path(workdir, rundir.PLOTS_DIR, "losses.png")]
-    plot_losses(read_history(history_path), written[0])
+    history = read_history(history_path)
+    plot_losses(history, written[0])
+    if any(row.get("d_sign_heldout") is not None for row in history):
+        written.append(rundir.path(workdir, rundir.PLOTS_DIR, "d_memorisation.png"))
+        plot_d_memorisation(history, written[-1])
     samples = glob.glob(rundir.sample_grid_path(workdir, "*"))
     if samples:
         written.append(rundir.path(workdir, rundir.PLOTS_DIR, "progression.png"))
