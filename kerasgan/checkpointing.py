@@ -21,7 +21,8 @@ import keras
 import tensorflow as tf
 
 from kerasgan import rundir
-from kerasgan.config import TrainConfig, parse_attribute_names
+from kerasgan.config import (TRAINING_EVAL_METRICS, TrainConfig, parse_attribute_names,
+                             parse_metrics)
 from kerasgan.errors import ConfigError, RunError
 from kerasgan.fileio import atomic_target
 from kerasgan.networks import Generator, build_generator
@@ -151,6 +152,30 @@ def load_run_generator(workdir: str, raw: bool = False, step: Optional[int] = No
     if path is None:
         raise _no_checkpoint(workdir)
     return config, generator, path
+
+
+def load_best_generator(workdir: str) -> tuple[TrainConfig, Generator, dict]:
+    """A run's generator_best.keras (--best) with its record (rundir.read_best): the inference
+    generator that scored the lowest swd_avg on the held-out images during training. RunError,
+    one line, when the run has none and why."""
+    config = rundir.read_config(workdir)
+    path = rundir.path(workdir, rundir.GENERATOR_BEST_FILE)
+    info = rundir.read_best(workdir)
+    if not os.path.isfile(path) or info is None:
+        if not config.holdout:
+            why = "it was trained without held-out images (--holdout=0)"
+        elif not (config.eval_every_kimg or config.eval_every_epochs):
+            why = ("it does not evaluate during training (--eval_every_kimg=0, "
+                   "--eval_every_epochs=0)")
+        elif "swd" not in parse_metrics(config.eval_metrics, "eval_metrics",
+                                        TRAINING_EVAL_METRICS):
+            why = f"its --eval_metrics={config.eval_metrics} has no swd"
+        else:
+            why = "it has not been evaluated yet"
+        raise RunError(f"--best: {workdir} has no {rundir.GENERATOR_BEST_FILE} (kept by runs that "
+                       f"evaluate against held-out images while training): {why}; leave out "
+                       "--best to use its latest checkpoint")
+    return config, load_generator(path), info
 
 
 def build_run_generator(workdir: str) -> tuple[TrainConfig, Generator]:

@@ -6,7 +6,8 @@ labels (attribute_accuracy): the library behind kerasgan.evaluate.
     attribute_accuracy_results(generate, latent_dim, real_data, names, frequencies, workdir, ...)
         -> [result, ...]: attribute_accuracy, its classifier cached in the run directory
     evaluate_run(workdir, metrics, num_samples, ...) -> [result, ...]
-        a run's latest checkpoint: adds step/epoch, prints a table, appends RUN/metrics.jsonl
+        a run's latest checkpoint (or generator_best.keras): adds step/epoch, prints a table,
+        appends RUN/metrics.jsonl; a --holdout run is measured against its held-out images
 
 A result is {"metric": "swd_avg" | "swd_<res>" | "fid" | "kid" | "kid_std", "value": float,
 "num_samples": N, "protocol": {...}}; attribute_accuracy gives "attribute_accuracy/NAME" per
@@ -142,7 +143,8 @@ def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[s
         cache_dir: the StatsCache folder of real-data features (default: RUN/kerasgan_stats).
         seed: picks the noise (seeds seed * 1e6 + 0..N-1) and the SWD/KID random draws.
         batch_size: images per generator forward pass.
-        source: an already opened ImageSource of config's data (training passes its own).
+        source: an already opened ImageSource of config's data (training passes its own, or
+            its held-out part: a view's `part` then goes into the stats key and the protocol).
         truncation: ψ of noise.truncate for the generated images (1: the noise as drawn); every
             result's protocol records it.
     """
@@ -166,6 +168,8 @@ def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[s
         cache = metrics_lib.StatsCache(
             cache_dir or rundir.path(config.resolved_workdir(), rundir.STATS_FOLDER))
         key = real_stats_key(config, num_samples, extractor.id)
+        if source is not None and source.part:
+            key["part"] = source.part
         stats, stats_origin = cache.load(key), "cached"
         if stats is not None and "swd" in metrics and int(stats["count"]) != len(real.images()):
             stats = None  # the source changed size since the cache was written
@@ -190,7 +194,8 @@ def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[s
     first = seed * NOISE_SEED_STRIDE
     common = {"real": {"dataset": config.dataset, "data_dir": config.data_dir,
                        "split": config.split, "image_size": config.image_size,
-                       "crop": config.crop},
+                       "crop": config.crop,
+                       **({"part": source.part} if source is not None and source.part else {})},
               "noise_seeds": f"{first}-{first + count - 1}", "truncation": truncation}
     results: list[dict[str, Any]] = []
 
@@ -378,11 +383,14 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
                  split: Optional[str] = None, inception_weights: Optional[str] = None,
                  feature_extractor=None, cache_dir: Optional[str] = None, seed: int = 0,
                  batch_size: int = 64, raw: bool = False,
-                 truncation: float = 1.0) -> list[dict[str, Any]]:
+                 truncation: float = 1.0, best: bool = False) -> list[dict[str, Any]]:
     """Evaluates a run's latest checkpoint; prints a table and appends RUN/metrics.jsonl.
 
     The generator measured is the run's inference generator (G's moving average when the run
-    keeps one), or G itself with raw; each result's protocol names which ("generator").
+    keeps one), or G itself with raw, or with best its generator_best.keras (the evaluation with
+    the lowest swd_avg on the held-out images during training); each result's protocol names
+    which ("generator"). A --holdout run is measured against its held-out images, as training
+    measures it, unless dataset, data_dir or split name other data.
     attribute_accuracy needs a conditional run (ConfigError otherwise); its classifier is
     trained on the run's real images and labels once and cached in the run directory.
 
@@ -397,27 +405,38 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
                           "truncation applies to swd, fid and kid")
     overrides = {name: value for name, value in
                  (("dataset", dataset), ("data_dir", data_dir), ("split", split)) if value}
+    if best and raw:
+        raise ConfigError("--best and --raw_g each pick a generator: generator_best.keras is the "
+                          "run's inference generator; give one of them")
     rundir.read_config(workdir).replace(**overrides)  # bad run or value: fail before loading
-    config, generator, checkpoint = checkpointing.load_run_generator(workdir, raw=raw)
+    if best:
+        config, generator, info = checkpointing.load_best_generator(workdir)
+        checkpoint, (step, epoch) = rundir.GENERATOR_BEST_FILE, (info["step"], info["epoch"])
+    else:
+        config, generator, checkpoint = checkpointing.load_run_generator(workdir, raw=raw)
+        step, epoch = checkpoint_counters(checkpoint)
+    heldout = bool(config.holdout) and not overrides
     config = config.replace(**overrides)
     if ATTRIBUTE_ACCURACY in metrics and not sample_lib.attribute_names_of(generator):
         raise ConfigError(f"--metrics={ATTRIBUTE_ACCURACY} needs a conditional run: {workdir} "
                           "was trained without --conditional_attributes")
-    step, epoch = checkpoint_counters(checkpoint)
     image_metrics = tuple(name for name in metrics if name != ATTRIBUTE_ACCURACY)
+    source = data.open_source(config).split_holdout(config.holdout)[1] if heldout else None
     results = evaluate_generator(
         generator, config, image_metrics, num_samples, inception_weights=inception_weights,
         feature_extractor=feature_extractor,
         cache_dir=cache_dir or rundir.path(workdir, rundir.STATS_FOLDER), seed=seed,
-        batch_size=batch_size, truncation=truncation) if image_metrics else []
+        batch_size=batch_size, source=source, truncation=truncation) if image_metrics else []
     attribute_results = _run_attribute_accuracy(
         generator, config, workdir, num_samples, seed, batch_size) \
         if ATTRIBUTE_ACCURACY in metrics else []
     which = "G" if raw or not config.g_ema else "G average"
     for result in results + attribute_results:
-        result["protocol"]["generator"] = which
+        result["protocol"]["generator"] = f"best ({which})" if best else which
     records = append_results(workdir, results + attribute_results, step, epoch, checkpoint)
     real = config.dataset + (f":{config.split}" if config.dataset in ("celeba", "tfds") else "")
+    if source is not None:
+        real += f", the {source.num_examples:,} held-out images (--holdout={config.holdout:g})"
     where = f"{workdir}: {os.path.basename(checkpoint)} (step {step}, epoch {epoch})"
     if results:
         count = results[0]["num_samples"]

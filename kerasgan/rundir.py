@@ -7,6 +7,7 @@ from here, so the layout is written down once:
     RUN/config.json  attributes.json  checkpoints/  samples/epoch_NNNN.png  history.csv  plots/
         tensorboard/  model_summary.txt  generator.keras  metrics.jsonl  kerasgan_stats/
         generated/  .lock
+        generator_best.keras  generator_best.json  (--holdout runs that evaluate in training)
         attribute_classifier.keras  attribute_classifier.json  (evaluate's attribute_accuracy)
 
 A low module: it imports only config, errors, fileio and labels.
@@ -39,6 +40,10 @@ PLOTS_DIR = "plots"
 TENSORBOARD_DIR = "tensorboard"
 MODEL_SUMMARY_FILE = "model_summary.txt"
 GENERATOR_FILE = "generator.keras"
+# --holdout runs that evaluate during training: the inference generator of the evaluation with the
+# lowest swd_avg on the held-out images so far, and which one it was (step, epoch, kimg, swd_avg).
+GENERATOR_BEST_FILE = "generator_best.keras"
+GENERATOR_BEST_INFO_FILE = "generator_best.json"
 METRICS_FILE = "metrics.jsonl"
 STATS_FOLDER = "kerasgan_stats"  # Inception statistics of the real data (evaluate)
 GENERATED_DIR = "generated"  # sample's default output folder
@@ -138,6 +143,28 @@ def read_attributes(workdir: str, config: Optional[TrainConfig] = None
                        f"run's config.json has conditional_attributes="
                        f"{config.conditional_attributes}")
     return names, frequencies, combinations
+
+
+def write_best(workdir: str, info: dict) -> None:
+    """Writes RUN/generator_best.json atomically: which evaluation generator_best.keras is."""
+    write_atomic(os.path.join(workdir, GENERATOR_BEST_INFO_FILE),
+                 json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def read_best(workdir: str) -> Optional[dict]:
+    """generator_best.json ({"step", "epoch", "kimg", "swd_avg"}); None when the run has kept
+    no best generator yet; RunError when the file is damaged."""
+    info_path = os.path.join(workdir, GENERATOR_BEST_INFO_FILE)
+    if not os.path.isfile(info_path):
+        return None
+    try:
+        with open(info_path, encoding="utf-8") as f:
+            info = json.load(f)
+        info = {"step": int(info["step"]), "epoch": int(info["epoch"]),
+                "kimg": float(info["kimg"]), "swd_avg": float(info["swd_avg"])}
+    except (ValueError, KeyError, TypeError) as error:
+        raise RunError(f"{info_path} is not a valid best-generator record: {error}") from error
+    return info
 
 
 def check_compatible(config: TrainConfig, workdir: str) -> None:

@@ -37,6 +37,8 @@ from kerasgan.interrupts import GracefulStop
 
 # What --checkpoint_every_minutes measures: a monotonic clock in seconds (tests put a fake here).
 clock = time.monotonic
+# --holdout: D's sign is watched on at most this many training and as many held-out images.
+SIGN_IMAGES = 256
 
 
 class TrainingDiverged(RunError):
@@ -140,7 +142,9 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
         rundir.check_compatible(config, workdir)
     source = data.open_source(config)
     print(source.report())
+    source, heldout = _hold_out(config, source)
     steps_per_epoch = _steps_per_epoch(config, source.num_examples)
+    config = _epochs_from_kimg(config, steps_per_epoch)
     frequencies, combinations = _attribute_shares(config, source, run_dir, overwrite)
     gan = GAN(config, strategy, attribute_frequencies=frequencies,
               attribute_combinations=combinations)
@@ -166,11 +170,11 @@ def _train(config: TrainConfig, run_dir: str, workdir: str, strategy, overwrite:
         if not os.path.isfile(generator_path):
             checkpointing.export_generator(gan.inference_generator, generator_path)
         print(f"{workdir} already finished: {start_epoch} of {config.epochs} epochs, step {step}. "
-              f"Raise --epochs to train further.")
+              f"Raise --{'kimg' if config.kimg else 'epochs'} to train further.")
         return TrainResult(workdir, step, start_epoch, "already_finished", gan=gan)
 
     try:
-        loop = _Loop(config, workdir, gan, checkpoint, source, steps_per_epoch)
+        loop = _Loop(config, workdir, gan, checkpoint, source, steps_per_epoch, heldout)
         with GracefulStop() as stop:
             result = loop.run(stop)
     except OSError as error:  # a full disk or an I/O error while writing the run's files
@@ -202,6 +206,50 @@ def _steps_per_epoch(config: TrainConfig, num_examples: int) -> int:
     return config.steps_per_epoch or available
 
 
+def _hold_out(config: TrainConfig, source):
+    """(training source, held-out source or None) for --holdout: two views of the source, the
+    split a pure function of the seed and the image count (ImageSource.split_holdout)."""
+    if not config.holdout:
+        return source, None
+    train, heldout = source.split_holdout(config.holdout, config.batch_size)
+    evaluated = min(config.eval_num_samples, heldout.num_examples)
+    print(f"held out {heldout.num_examples:,} of {source.num_examples:,} images "
+          f"(--holdout={config.holdout:g}), training on {train.num_examples:,}; evaluations "
+          f"measure {evaluated:,} generated images against {evaluated:,} held-out ones")
+    return train, heldout
+
+
+def epochs_for_kimg(kimg: float, steps_per_epoch: int, batch_size: int) -> int:
+    """The epochs that show at least kimg thousand images: ceil(kimg * 1000 / images per epoch)."""
+    return max(1, math.ceil(round(kimg * 1000.0, 6) / (steps_per_epoch * batch_size)))
+
+
+def _epochs_from_kimg(config: TrainConfig, steps_per_epoch: int) -> TrainConfig:
+    """config with --kimg turned into epochs of this data (config itself when --kimg=0): the
+    same folder always gives the same count, so a resumed run stops where it would have."""
+    if not config.kimg:
+        return config
+    epochs = epochs_for_kimg(config.kimg, steps_per_epoch, config.batch_size)
+    per_epoch = steps_per_epoch * config.batch_size
+    print(f"--kimg={config.kimg:g}: {epochs:,} epochs of {steps_per_epoch:,} steps of "
+          f"{config.batch_size} ({per_epoch:,} images each, {epochs * per_epoch:,} in all; "
+          f"--epochs is not used)")
+    return config.replace(epochs=epochs)
+
+
+def evaluation_due(config: TrainConfig, epoch: int, step: int, steps_per_epoch: int) -> bool:
+    """Whether training evaluates after epoch `epoch` (0-based) ending at `step`: with
+    --eval_every_kimg, at the first epoch end after each multiple of that many thousand images
+    and at the run's last epoch; else every --eval_every_epochs epochs (0: never)."""
+    if config.eval_every_kimg:
+        every = config.eval_every_kimg * 1000.0
+        seen = step * config.batch_size
+        before = max(0, step - steps_per_epoch) * config.batch_size
+        return (math.floor(seen / every + 1e-9) > math.floor(before / every + 1e-9)
+                or epoch + 1 == config.epochs)
+    return bool(config.eval_every_epochs) and (epoch + 1) % config.eval_every_epochs == 0
+
+
 def epoch_work_due(share: float, trained_s: float, work_s: float, last_work_s: float) -> bool:
     """Whether one more round of per-epoch work keeps it within `share` of the run's time, a round
     kept in reserve for the run's end (always done): every epoch when epochs are long, every few
@@ -215,12 +263,14 @@ def epoch_work_due(share: float, trained_s: float, work_s: float, last_work_s: f
 class _Loop:
     """The per-step and per-epoch schedule of one train_and_evaluate call."""
 
-    def __init__(self, config, workdir, gan, checkpoint, source, steps_per_epoch):
+    def __init__(self, config, workdir, gan, checkpoint, source, steps_per_epoch, heldout=None):
         self.config, self.workdir, self.gan = config, workdir, gan
         self.checkpoint, self.source, self.steps_per_epoch = checkpoint, source, steps_per_epoch
+        self.heldout = heldout
         self.history = monitoring.History(
             rundir.path(workdir, rundir.HISTORY_FILE),
-            monitoring.history_columns(gan.metric_names) + evaluate_lib.HISTORY_METRICS)
+            monitoring.history_columns(gan.metric_names, heldout=heldout is not None)
+            + evaluate_lib.HISTORY_METRICS)
         self.history.truncate_after(int(gan.step))
         self.summaries = monitoring.SummaryWriter(rundir.path(workdir, rundir.TENSORBOARD_DIR))
         self.collapse = monitoring.CollapseDetector()
@@ -245,7 +295,12 @@ class _Loop:
         # Built once, at start: missing Inception weights fail now, not after the first epoch.
         self.feature_extractor = (evaluate_lib.make_feature_extractor(
             config.eval_metrics, config.inception_weights or None)
-            if config.eval_every_epochs else None)
+            if config.eval_every_epochs or config.eval_every_kimg else None)
+        # --holdout: the fixed image sets D's sign is watched on (as many of each), and the best
+        # evaluation so far (a resumed run goes on from its record).
+        count = min(SIGN_IMAGES, heldout.num_examples, source.num_examples) if heldout else 0
+        self.sign_images = (source.pixels(count), heldout.pixels(count)) if heldout else None
+        self.best = rundir.read_best(workdir) if heldout else None
         summary_path = rundir.path(workdir, rundir.MODEL_SUMMARY_FILE)
         if not os.path.isfile(summary_path):
             monitoring.write_model_summary(
@@ -365,6 +420,10 @@ class _Loop:
             f"(wgan-gp, hinge), or turn mixed precision off.")
 
     def _log(self, epoch: int, step: int, values: dict[str, float], bar) -> None:
+        if self.sign_images is not None:
+            train, heldout = self.sign_images
+            values.update(d_sign_train=self.gan.d_sign(train),
+                          d_sign_heldout=self.gan.d_sign(heldout))
         batch = int(self.gan.batch_in_epoch)
         row = {"epoch": epoch + 1, "step": step, **values}
         if batch == self.steps_per_epoch:
@@ -405,6 +464,7 @@ class _Loop:
         checkpoint_path = self._save()
         if results:
             evaluate_lib.append_results(workdir, results, step, epoch + 1, checkpoint_path)
+            self._keep_best(results, step, epoch)
         samples = gan.generate(self.fixed_noise, self.fixed_labels)
         plots.save_image_grid(samples, rundir.sample_grid_path(workdir, epoch + 1))
         self.summaries.image(step, "fixed_noise_samples", samples)
@@ -427,17 +487,35 @@ class _Loop:
                                        rundir.path(workdir, rundir.GENERATOR_FILE))
 
     def _evaluate(self, epoch: int) -> list[dict[str, Any]]:
-        """The --eval_metrics results when an evaluation is due after this epoch, else []."""
+        """The --eval_metrics results when an evaluation is due after this epoch, else []: of
+        the held-out images in a --holdout run, of the training images otherwise."""
         config = self.config
-        if not config.eval_every_epochs or (epoch + 1) % config.eval_every_epochs:
+        if not evaluation_due(config, epoch, int(self.gan.step), self.steps_per_epoch):
             return []
+        real = self.heldout or self.source
         results = evaluate_lib.evaluate_generator(
-            self.gan.inference_generator, config, config.eval_metrics, config.eval_num_samples,
+            self.gan.inference_generator, config, config.eval_metrics,
+            min(config.eval_num_samples, real.num_examples),
             inception_weights=config.inception_weights or None,
             feature_extractor=self.feature_extractor,
-            cache_dir=rundir.path(self.workdir, rundir.STATS_FOLDER), seed=0,
-            source=self.source)
+            cache_dir=rundir.path(self.workdir, rundir.STATS_FOLDER), seed=0, source=real)
         values = {r["metric"]: r["value"] for r in results}
         self.summaries.scalars(int(self.gan.step), {f"eval/{k}": v for k, v in values.items()})
         tqdm.write("evaluation: " + ", ".join(f"{k}={v:.4g}" for k, v in values.items()))
         return results
+
+    def _keep_best(self, results: list[dict[str, Any]], step: int, epoch: int) -> None:
+        """In a --holdout run, exports the inference generator to generator_best.keras (and its
+        record to generator_best.json) when this evaluation's swd_avg is the lowest so far."""
+        value = next((r["value"] for r in results if r["metric"] == "swd_avg"), None)
+        if self.heldout is None or value is None or not math.isfinite(value):
+            return
+        if self.best is not None and value >= self.best["swd_avg"]:
+            return
+        path = rundir.path(self.workdir, rundir.GENERATOR_BEST_FILE)
+        checkpointing.export_generator(self.gan.inference_generator, path)
+        kimg = step * self.config.batch_size / 1000.0
+        self.best = {"step": step, "epoch": epoch + 1, "kimg": kimg, "swd_avg": value}
+        rundir.write_best(self.workdir, self.best)
+        tqdm.write(f"best so far: swd_avg={value:.4g} on the held-out images at step {step} "
+                   f"(epoch {epoch + 1}, {kimg:g} kimg), kept in {path}")
