@@ -5,7 +5,9 @@ run, whether it draws the attributes it is asked for (attribute_accuracy).
     python -m kerasgan.evaluate --workdir=runs/NAME --data_dir=PATH --split=test --metrics=fid \\
         --inception_weights=inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5
     python -m kerasgan.evaluate --workdir=runs/NAME --metrics=attribute_accuracy
+    python -m kerasgan.evaluate --workdir=runs/NAME --best     # generator_best.keras (--holdout)
 
+A run trained with --holdout is measured against its held-out images, as training measures it.
 Prints a table and appends one JSON line per value to RUN/metrics.jsonl. See docs/evaluate.md.
 """
 
@@ -41,6 +43,9 @@ flags.DEFINE_bool("raw_g", False, "measure the trained G itself rather than its 
                   "(runs trained with --g_ema)")
 flags.DEFINE_float("truncation", 1.0, "truncation ψ in (0, 1] of the generated images' noise "
                    "(as sample --truncation; recorded in each result's protocol); 1 = none")
+flags.DEFINE_bool("best", False, "measure generator_best.keras, the generator that scored the "
+                  "lowest swd_avg on the held-out images during training (--holdout runs), "
+                  "instead of the latest checkpoint")
 FLAGS = flags.FLAGS
 
 
@@ -52,6 +57,9 @@ def main(argv):
         raise ConfigError(f"--num_samples={FLAGS.num_samples} is not allowed: it must be at "
                           "least 2")
     check_truncation(FLAGS.truncation)
+    if FLAGS.best and FLAGS.raw_g:
+        raise ConfigError("--best and --raw_g each pick a generator: generator_best.keras is the "
+                          "run's inference generator; give one of them")
     overrides = {name: getattr(FLAGS, name) for name in ("dataset", "split")
                  if getattr(FLAGS, name)}
     make_config(**overrides)  # bad values fail here, before TensorFlow loads
@@ -61,7 +69,7 @@ def main(argv):
         FLAGS.workdir, metrics, FLAGS.num_samples, dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
         split=FLAGS.split, inception_weights=FLAGS.inception_weights or None,
         cache_dir=FLAGS.stats_dir or None, seed=FLAGS.seed, batch_size=FLAGS.batch_size,
-        raw=FLAGS.raw_g, truncation=FLAGS.truncation)
+        raw=FLAGS.raw_g, truncation=FLAGS.truncation, best=FLAGS.best)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
     python -m kerasgan.sample --workdir=runs/NAME --attribute_sweep=Smiling --num_images=8
     python -m kerasgan.sample --workdir=runs/NAME --seeds=0-15 --grid --truncation=0.7
     python -m kerasgan.sample --workdir=runs/NAME --seeds=7 --checkpoint=3584
+    python -m kerasgan.sample --workdir=runs/NAME --seeds=0-15 --grid --best
 
 Seed s always gives the same noise vector, so the same generator draws the same face for it.
 --interpolate=A,B walks from seed A's noise to seed B's (spherically) and writes
@@ -19,7 +20,8 @@ left column and on in the right, the noise and the other attributes kept.
 
 --truncation=ψ (0 < ψ <= 1) pulls every seed's noise toward the mean (ψ z): fewer odd faces,
 less variety (docs/sampling.md). --checkpoint=STEP draws with one of the run's kept checkpoints
-instead of its latest (the explorer's history view names them by step).
+instead of its latest (the explorer's history view names them by step); --best draws with
+generator_best.keras, which a --holdout run keeps from its best evaluation on held-out images.
 """
 
 from absl import flags
@@ -49,6 +51,9 @@ flags.DEFINE_float("truncation", 1.0, "truncation ψ in (0, 1]: each seed's nois
                    "ψ z, pulled toward the mean; 1 leaves it as drawn (docs/sampling.md)")
 flags.DEFINE_integer("checkpoint", None, "with --workdir: the step of a kept checkpoint to draw "
                      "with (default: the latest)")
+flags.DEFINE_bool("best", False, "with --workdir: draw with generator_best.keras, the generator "
+                  "that scored the lowest swd_avg on the held-out images during training "
+                  "(runs trained with --holdout that evaluate while training)")
 FLAGS = flags.FLAGS
 
 
@@ -56,9 +61,12 @@ def main(argv):
     from kerasgan.noise import check_truncation
 
     check_truncation(FLAGS.truncation)  # before TensorFlow loads
+    if FLAGS.best and FLAGS.checkpoint is not None:
+        raise ConfigError("--best and --checkpoint each pick a generator: give one of them "
+                          "(--best is the run's generator_best.keras)")
     from kerasgan import sample_lib
 
-    choice = dict(truncation=FLAGS.truncation, checkpoint=FLAGS.checkpoint)
+    choice = dict(truncation=FLAGS.truncation, checkpoint=FLAGS.checkpoint, best=FLAGS.best)
     if FLAGS.interpolate:
         if FLAGS.seeds or FLAGS.grid:
             raise ConfigError("--interpolate draws its own frames: leave out --seeds and --grid")

@@ -45,7 +45,8 @@ def parse_seeds(text: str) -> list[int]:
 def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
            seeds: Optional[Sequence[int]] = None, grid: bool = False, outdir: str = "",
            batch_size: int = 64, raw: bool = False, attributes: str = "",
-           truncation: float = 1.0, checkpoint: Optional[int] = None) -> list[str]:
+           truncation: float = 1.0, checkpoint: Optional[int] = None,
+           best: bool = False) -> list[str]:
     """Writes seedNNNN.png per seed (or grid.png) from a run's latest checkpoint or a .keras file.
 
     A run is sampled through its inference generator (G's moving average when it keeps one), or
@@ -53,12 +54,13 @@ def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
     be given. attributes ("Smiling=1,Eyeglasses=-1", conditional generators only) sets those
     attributes for every seed; a conditional generator draws the rest (all, without it) from the
     training data's frequencies. truncation ψ (noise.truncate) pulls each seed's noise toward
-    the mean; checkpoint (a kept checkpoint's step) samples that one instead of the latest.
+    the mean; checkpoint (a kept checkpoint's step) samples that one instead of the latest, best
+    the run's generator_best.keras (a --holdout run's best evaluation on held-out images).
     """
     check_source(workdir, generator_path)
     check_truncation(truncation)
     seeds = list(_seeds_or_range(seeds, num_images))
-    generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint)
+    generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint, best)
     labels = generator_labels(generator, attributes, seeds)
     images = generate(generator, seeds, batch_size, report=True, labels=labels,
                       truncation=truncation)
@@ -90,11 +92,15 @@ def check_source(workdir: str, generator_path: str) -> None:
 
 
 def _load(workdir: str, generator_path: str, outdir: str, raw: bool = False,
-          checkpoint: Optional[int] = None):
+          checkpoint: Optional[int] = None, best: bool = False):
     """(generator, output folder): a run's latest checkpoint, or the kept one of step
-    `checkpoint` (its inference generator, or G with raw), or an exported .keras file; the folder
-    (default RUN/generated or ./generated) is created."""
-    if generator_path:
+    `checkpoint` (its inference generator, or G with raw), or its generator_best.keras (best),
+    or an exported .keras file; the folder (default RUN/generated or ./generated) is created."""
+    check_best(best, checkpoint, generator_path, raw)
+    if best:
+        _, generator, _ = checkpointing.load_best_generator(workdir)
+        outdir = outdir or rundir.path(workdir, rundir.GENERATED_DIR)
+    elif generator_path:
         if checkpoint is not None:
             raise ConfigError("--checkpoint picks one of a run's checkpoints: give --workdir, "
                               "not --generator")
@@ -105,6 +111,19 @@ def _load(workdir: str, generator_path: str, outdir: str, raw: bool = False,
         outdir = outdir or rundir.path(workdir, rundir.GENERATED_DIR)
     os.makedirs(outdir, exist_ok=True)
     return generator, outdir
+
+
+def check_best(best: bool, checkpoint: Optional[int] = None, generator_path: str = "",
+               raw: bool = False) -> None:
+    """ConfigError, one line, when --best (a run's generator_best.keras) is given with another
+    choice of generator: --checkpoint, --generator or --raw_g."""
+    if not best:
+        return
+    for flag, given in (("--checkpoint", checkpoint is not None), ("--generator", generator_path),
+                        ("--raw_g", raw)):
+        if given:
+            raise ConfigError(f"--best and {flag} each pick a generator: give one of them "
+                              "(--best is the run's generator_best.keras)")
 
 
 def parse_interpolate(text: str) -> tuple[int, int]:
@@ -147,7 +166,7 @@ def slerp(z0, z1, t) -> np.ndarray:
 def interpolate(seeds: tuple[int, int], frames: int = 16, workdir: str = "",
                 generator_path: str = "", outdir: str = "", batch_size: int = 64,
                 raw: bool = False, attributes: str = "", truncation: float = 1.0,
-                checkpoint: Optional[int] = None) -> list[str]:
+                checkpoint: Optional[int] = None, best: bool = False) -> list[str]:
     """Writes interpolate_A_B.png (the frames in one row) and interpolate_A_B.gif (frames images,
     100 ms each, looping) for the slerp between seeds A and B's noise; returns both paths.
 
@@ -155,7 +174,7 @@ def interpolate(seeds: tuple[int, int], frames: int = 16, workdir: str = "",
     check_source(workdir, generator_path)
     check_frames(frames)
     check_truncation(truncation)
-    generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint)
+    generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint, best)
     labels = generator_labels(generator, attributes, [seeds[0]])
     tiles = interpolation_tiles(generator, seeds, frames, labels, truncation, batch_size)
     stem = os.path.join(outdir, f"interpolate_{seeds[0]}_{seeds[1]}")
@@ -366,14 +385,14 @@ def attribute_sweep(attribute: str, attributes: str = "", workdir: str = "",
                     generator_path: str = "", num_rows: int = 8,
                     seeds: Optional[Sequence[int]] = None, outdir: str = "",
                     batch_size: int = 64, raw: bool = False, truncation: float = 1.0,
-                    checkpoint: Optional[int] = None) -> list[str]:
+                    checkpoint: Optional[int] = None, best: bool = False) -> list[str]:
     """Writes sweep_NAME.png (generator_sweep_tiles) for a conditional generator: rows are the
     seeds (or 0 .. num_rows-1), the left column without the attribute, the right with it;
     attributes ("Eyeglasses=-1") fixes others for every row. Returns [the path]."""
     check_source(workdir, generator_path)
     check_truncation(truncation)
     seeds = list(_seeds_or_range(seeds, num_rows))
-    generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint)
+    generator, outdir = _load(workdir, generator_path, outdir, raw, checkpoint, best)
     names = attribute_names_of(generator)
     attribute = check_sweep_attribute(attribute, names)
     request = parse_attribute_request(attributes, names) if attributes else {}
