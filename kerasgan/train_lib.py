@@ -214,8 +214,9 @@ def _hold_out(config: TrainConfig, source):
     train, heldout = source.split_holdout(config.holdout, config.batch_size)
     evaluated = min(config.eval_num_samples, heldout.num_examples)
     print(f"held out {heldout.num_examples:,} of {source.num_examples:,} images "
-          f"(--holdout={config.holdout:g}), training on {train.num_examples:,}; evaluations "
-          f"measure {evaluated:,} generated images against {evaluated:,} held-out ones")
+          f"(--holdout={config.holdout:g}), training on {train.num_examples:,}"
+          + (f"; evaluations measure {evaluated:,} generated images against {evaluated:,} "
+             "held-out ones" if config.eval_every_kimg or config.eval_every_epochs else ""))
     return train, heldout
 
 
