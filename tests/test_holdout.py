@@ -160,11 +160,12 @@ def test_the_memorisation_plot_is_drawn_only_for_runs_with_the_columns(tmp_path)
     for name, heldout in (("plain", False), ("heldout", True)):
         workdir = str(tmp_path / name)
         columns = monitoring.history_columns(("d_loss", "g_loss"), heldout=heldout)
-        assert set(MEMORISATION_COLUMNS) <= set(columns) if heldout else \
-            not set(MEMORISATION_COLUMNS) & set(columns)
+        assert (set(MEMORISATION_COLUMNS) & set(columns)) == (
+            set(MEMORISATION_COLUMNS) if heldout else set())
         with monitoring.History(rundir.path(workdir, rundir.HISTORY_FILE), columns) as history:
             for step in range(1, 6):
-                signs = dict(zip(MEMORISATION_COLUMNS, (0.1 * step, -0.1 * step))) if heldout else {}
+                signs = (dict(zip(MEMORISATION_COLUMNS, (0.1 * step, -0.1 * step))) if heldout
+                         else {})
                 history.append({"epoch": 1, "step": step, "d_loss": 1.0, "g_loss": 1.0, **signs})
         path = rundir.path(workdir, rundir.PLOTS_DIR, "d_memorisation.png")
         assert (path in plots.redraw(workdir)) == heldout == os.path.isfile(path)
