@@ -311,14 +311,15 @@ PRESETS: dict[str, dict[str, Any]] = {
 # Your own face folder (--dataset=folder --data_dir=DIR, 100-5,000 images): quick32's networks
 # and optimiser, flips and DiffAugment with ADA's probability against memorisation, 5 % held out
 # to watch D memorise and to keep the generator that scores best on them, and a budget in images
-# seen rather than epochs, so a small folder and a large one train as long. The kimg budgets are
-# placeholders until measured (experiments/own_faces/README.md).
+# seen rather than epochs, so a small folder and a large one train as long: folder32's ends in
+# about 15 minutes on a 2-core CPU; folder64's is sized to about four times the cost per image
+# (experiments/own_faces/README.md).
 _FOLDER = {name: value for name, value in PRESETS["quick32"].items()
            if name not in ("epochs", "num_synthetic", "dataset")}
 PRESETS["folder32"] = dict(_FOLDER, dataset="folder", flip=True, holdout=0.05,
                            eval_every_kimg=50.0, augment="color,translation,cutout",
-                           augment_p="auto", kimg=600.0)
-PRESETS["folder64"] = dict(PRESETS["folder32"], image_size=64)
+                           augment_p="auto", kimg=550.0)
+PRESETS["folder64"] = dict(PRESETS["folder32"], image_size=64, kimg=150.0, eval_every_kimg=15.0)
 del _FOLDER
 
 

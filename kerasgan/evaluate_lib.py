@@ -186,33 +186,47 @@ def evaluate_generator(generator, config: TrainConfig, metrics: str | Sequence[s
     if count < 2:
         raise DataError(f"{real.source.name} has {count} usable image(s); evaluation needs "
                         "at least 2")
-    if count < num_samples:
+    # A few held-out images against as few generated ones make SWD mostly noise: there it
+    # compares num_samples generated images with the held-out ones repeated to that count (each
+    # repeat draws its neighbourhoods at other places), so G's side is measured in full.
+    swd_count = (num_samples if "swd" in metrics and source is not None and source.part
+                 and count < num_samples else count)
+    if swd_count > count:
+        print(f"note: {count:,} held-out images; SWD compares {swd_count:,} generated images with "
+              f"them repeated to {swd_count:,}")
+    elif count < num_samples:
         print(f"note: the real data has only {count:,} usable images; evaluating {count:,} "
               f"generated against {count:,} real instead of --num_samples={num_samples:,}")
 
-    fake = generate_images(generator, count, seed, batch_size, report=True, truncation=truncation)
+    fake = generate_images(generator, swd_count, seed, batch_size, report=True,
+                           truncation=truncation)
     first = seed * NOISE_SEED_STRIDE
     common = {"real": {"dataset": config.dataset, "data_dir": config.data_dir,
                        "split": config.split, "image_size": config.image_size,
                        "crop": config.crop,
                        **({"part": source.part} if source is not None and source.part else {})},
-              "noise_seeds": f"{first}-{first + count - 1}", "truncation": truncation}
+              "noise_seeds": f"{first}-{first + swd_count - 1}", "truncation": truncation}
     results: list[dict[str, Any]] = []
 
-    def add(metric: str, value: float, protocol: dict[str, Any]) -> None:
-        results.append({"metric": metric, "value": float(value), "num_samples": count,
+    def add(metric: str, value: float, protocol: dict[str, Any], num: int = count) -> None:
+        results.append({"metric": metric, "value": float(value), "num_samples": num,
                         "protocol": {**common, **protocol}})
 
-    fake_features = extractor(fake) if extractor is not None else None
+    fake_features = extractor(fake[:count]) if extractor is not None else None
     for name in metrics:
         if name == "swd":
-            values = metrics_lib.sliced_wasserstein_distance(real.images(), fake, seed=seed,
+            real_images = real.images()
+            if swd_count > count:
+                real_images = real_images[np.arange(swd_count) % count]
+            values = metrics_lib.sliced_wasserstein_distance(real_images, fake, seed=seed,
                                                              **_SWD_PARAMS)
             protocol = {**_SWD_PARAMS, "seed": seed, "scale": 1e3,
-                        "pyramid": "laplacian, 5x5 binomial, mirrored edges"}
-            add("swd_avg", values.pop("swd_avg"), protocol)
+                        "pyramid": "laplacian, 5x5 binomial, mirrored edges",
+                        **({"real_repeated": f"{count} images to {swd_count}"}
+                           if swd_count > count else {})}
+            add("swd_avg", values.pop("swd_avg"), protocol, swd_count)
             for metric, value in values.items():
-                add(metric, value, protocol)
+                add(metric, value, protocol, swd_count)
             continue
         protocol = {"extractor": extractor.id, "resize": "legacy bilinear to 299x299 "
                     "(align_corners=False, half_pixel_centers=False)", "scaling": "x / 127.5 - 1",
@@ -440,7 +454,9 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
     where = f"{workdir}: {os.path.basename(checkpoint)} (step {step}, epoch {epoch})"
     if results:
         count = results[0]["num_samples"]
-        print(f"{where}, {count:,} generated vs {count:,} real images ({real})")
+        repeated = results[0]["protocol"].get("real_repeated")
+        print(f"{where}, {count:,} generated vs {count:,} real images ({real}"
+              f"{f'; repeated: {repeated}' if repeated else ''})")
         print(format_table(results))
     if attribute_results:
         protocol = attribute_results[0]["protocol"]

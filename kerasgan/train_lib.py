@@ -212,11 +212,10 @@ def _hold_out(config: TrainConfig, source):
     if not config.holdout:
         return source, None
     train, heldout = source.split_holdout(config.holdout, config.batch_size)
-    evaluated = min(config.eval_num_samples, heldout.num_examples)
     print(f"held out {heldout.num_examples:,} of {source.num_examples:,} images "
           f"(--holdout={config.holdout:g}), training on {train.num_examples:,}"
-          + (f"; evaluations measure {evaluated:,} generated images against {evaluated:,} "
-             "held-out ones" if config.eval_every_kimg or config.eval_every_epochs else ""))
+          + (f"; evaluations measure {config.eval_num_samples:,} generated images against them"
+             if config.eval_every_kimg or config.eval_every_epochs else ""))
     return train, heldout
 
 
@@ -369,7 +368,8 @@ class _Loop:
                 losses = {name: float(metrics[name]) for name in ("d_loss", "g_loss")}
                 self._check_finite(step, losses)
                 bar.update(step - previous_step)
-                if step % config.log_every == 0 or int(gan.batch_in_epoch) == self.steps_per_epoch:
+                if step % config.log_every == 0 or (int(gan.batch_in_epoch) == self.steps_per_epoch
+                                                    and self._row_at_epoch_end(epoch, step)):
                     elapsed = time.perf_counter() - window_start
                     values = {k: float(v) for k, v in metrics.items()}
                     values["images_per_sec"] = window_steps * config.batch_size / max(elapsed, 1e-9)
@@ -378,6 +378,15 @@ class _Loop:
                 if self._checkpoint_due(step):
                     self._save()
         return not self._must_stop(stop) or int(gan.batch_in_epoch) == self.steps_per_epoch
+
+    def _row_at_epoch_end(self, epoch: int, step: int) -> bool:
+        """Whether an epoch's last step gets a history row (and log line) of its own: when epochs
+        are at least --log_every steps long, when an evaluation is due after it (its row holds
+        the results) and after the last epoch. A small folder's few-step epochs are thus logged
+        every --log_every steps, not at every epoch end."""
+        config = self.config
+        return (self.steps_per_epoch >= config.log_every or epoch + 1 == config.epochs
+                or evaluation_due(config, epoch, step, self.steps_per_epoch))
 
     def _dataset(self, epoch: int, start_batch: int) -> tf.data.Dataset:
         """The epoch's batches from start_batch on: images, or (images, labels) when conditional."""
@@ -440,6 +449,7 @@ class _Loop:
         gan = self.gan
         gan.epoch.assign(epoch + 1)
         gan.batch_in_epoch.assign(0)
+        logged = self.epoch_end_row is not None
         results = self._evaluate(epoch)
         if self.epoch_end_row is not None:
             self.history.append({**self.epoch_end_row, **{
@@ -456,7 +466,8 @@ class _Loop:
             self.total_seconds["epoch work"] += self.work_seconds
         elif self._checkpoint_due(int(gan.step), epoch_end=True):
             self._save()
-        tqdm.write(f"epoch {epoch + 1}/{self.config.epochs} done (step {int(gan.step)})")
+        if logged or results or last:
+            tqdm.write(f"epoch {epoch + 1}/{self.config.epochs} done (step {int(gan.step)})")
 
     def _epoch_work(self, epoch: int, results: list[dict[str, Any]]) -> None:
         """Checkpoint, fixed-noise grid, D-output histogram, plots, collapse check, export."""
@@ -495,8 +506,7 @@ class _Loop:
             return []
         real = self.heldout or self.source
         results = evaluate_lib.evaluate_generator(
-            self.gan.inference_generator, config, config.eval_metrics,
-            min(config.eval_num_samples, real.num_examples),
+            self.gan.inference_generator, config, config.eval_metrics, config.eval_num_samples,
             inception_weights=config.inception_weights or None,
             feature_extractor=self.feature_extractor,
             cache_dir=rundir.path(self.workdir, rundir.STATS_FOLDER), seed=0, source=real)

@@ -102,7 +102,8 @@ def test_folder_presets():
     for name, size in (("folder32", 32), ("folder64", 64)):
         config = config_lib.make_config(name, data_dir="faces")
         assert (config.image_size, config.dataset, config.flip) == (size, "folder", True)
-        assert (config.holdout, config.kimg, config.eval_every_kimg) == (0.05, 600.0, 50.0)
+        assert config.holdout == 0.05 and config.kimg > 0
+        assert config.kimg / config.eval_every_kimg >= 10  # a best generator to choose from
         assert (config.augment, config.augment_p) == ("color,translation,cutout", "auto")
         for field in ("arch", "channels", "latent_dim", "batch_size", "loss", "d_norm", "g_lr",
                       "d_lr", "beta1", "g_ema", "g_ema_kimg"):
