@@ -317,9 +317,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 _FOLDER = {name: value for name, value in PRESETS["quick32"].items()
            if name not in ("epochs", "num_synthetic", "dataset")}
 PRESETS["folder32"] = dict(_FOLDER, dataset="folder", flip=True, holdout=0.05,
-                           eval_every_kimg=50.0, augment="color,translation,cutout",
-                           augment_p="auto", kimg=550.0)
-PRESETS["folder64"] = dict(PRESETS["folder32"], image_size=64, kimg=150.0, eval_every_kimg=15.0)
+                           eval_every_kimg=40.0, augment="color,translation,cutout",
+                           augment_p="auto", kimg=400.0)
+PRESETS["folder64"] = dict(PRESETS["folder32"], image_size=64, kimg=100.0, eval_every_kimg=10.0)
 del _FOLDER
 
 

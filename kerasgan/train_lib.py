@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import math
 import os
 import shutil
@@ -289,6 +290,8 @@ class _Loop:
         self.coordinate_stop = distribute.num_workers(gan.strategy) > 1
         self.stop_agreed = False
         self.epoch_end_row: Optional[dict[str, Any]] = None
+        # The run's batch iterator (one pipeline over all epochs) and where it stands.
+        self.run_batches, self.run_batches_at = None, None
         # The cost of the last round of per-epoch work (checkpoint, grid, plots, export).
         self.work_seconds = 0.0
         self.total_seconds = {"training": 0.0, "epoch work": 0.0}
@@ -347,11 +350,7 @@ class _Loop:
         """Trains the rest of one epoch; False when the run must stop first (a stop signal)."""
         config, gan = self.config, self.gan
         start_batch = int(gan.batch_in_epoch)
-        dataset = self._dataset(epoch, start_batch)
-        dataset = dataset.take(self.steps_per_epoch - start_batch)
-        # k steps per call, the global batch split across replicas.
-        dataset = distribute.distribute_dataset(
-            distribute.group_steps(dataset, config.steps_per_call, int(gan.step)), gan.strategy)
+        dataset = self._batches(epoch, start_batch)
         self.last_batch = None
         window_start, window_steps = time.perf_counter(), 0
         with tqdm(total=self.steps_per_epoch, initial=start_batch, unit="step", leave=False,
@@ -388,10 +387,30 @@ class _Loop:
         return (self.steps_per_epoch >= config.log_every or epoch + 1 == config.epochs
                 or evaluation_due(config, epoch, step, self.steps_per_epoch))
 
-    def _dataset(self, epoch: int, start_batch: int) -> tf.data.Dataset:
-        """The epoch's batches from start_batch on: images, or (images, labels) when conditional."""
-        return self.source.dataset(self.config.batch_size, epoch=epoch, start_batch=start_batch,
-                                   attributes=self.gan.attribute_names)
+    def _batches(self, epoch: int, start_batch: int):
+        """The epoch's batches from start_batch on, grouped k steps per call and split across
+        replicas: images, or (images, labels) when conditional.
+
+        One step per call (the default) draws them from one pipeline over the rest of the run,
+        started once (ImageSource.epochs_dataset; the same batches as one pipeline per epoch):
+        a small folder's few-step epochs would otherwise spend a third of their time starting
+        pipelines. Several steps per call keep one per epoch, so that no call spans two epochs.
+        """
+        config, gan = self.config, self.gan
+        count = self.steps_per_epoch - start_batch
+        if config.steps_per_call == 1:
+            if self.run_batches is None or self.run_batches_at != (epoch, start_batch):
+                self.run_batches = iter(distribute.distribute_dataset(
+                    distribute.group_steps(self.source.epochs_dataset(
+                        config.batch_size, epoch, config.epochs, start_batch,
+                        self.steps_per_epoch, gan.attribute_names), 1, int(gan.step)),
+                    gan.strategy))
+            self.run_batches_at = (epoch + 1, 0)
+            return itertools.islice(self.run_batches, count)
+        dataset = self.source.dataset(config.batch_size, epoch=epoch, start_batch=start_batch,
+                                      attributes=gan.attribute_names).take(count)
+        return distribute.distribute_dataset(
+            distribute.group_steps(dataset, config.steps_per_call, int(gan.step)), gan.strategy)
 
     def _checkpoint_due(self, step: int, epoch_end: bool = False) -> bool:
         """Every --checkpoint_every_steps steps or --checkpoint_every_minutes since the last save,

@@ -75,6 +75,7 @@ class ImageSource:
                              f"images and {len(self.attribute_names)} attribute names")
         self.filenames = list(filenames)
         self.warnings = list(warnings)
+        self._loaders: dict = {}  # (batch size, attribute names) -> traced batch loader
 
     def report(self) -> str:
         """One line: usable and skipped counts, reasons, the first few skipped paths."""
@@ -170,18 +171,69 @@ class ImageSource:
                             f"batch of {batch_size}: lower --batch_size or add images")
         names = list(attributes)
         self.check_attributes(names)
-        table = self._label_table(names) if names else None
         order = self.order(epoch) if shuffle else np.arange(self.num_examples)
         batches = order[:steps * batch_size].reshape(steps, batch_size)[start_batch:]
-        flip_key = int(np.random.SeedSequence([self.seed, epoch, 1]).generate_state(1)[0] >> 1)
+        steps_ds = tf.data.Dataset.from_tensor_slices(
+            (np.arange(start_batch, steps, dtype=np.int64), batches.astype(np.int64),
+             np.full(steps - start_batch, self._flip_key(epoch), np.int64)))
+        return steps_ds.map(self._loader(batch_size, tuple(names)),
+                            num_parallel_calls=tf.data.AUTOTUNE,
+                            deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+    def epochs_dataset(self, batch_size: int, first_epoch: int, last_epoch: int,
+                       start_batch: int = 0, steps: int = 0,
+                       attributes: Sequence[str] = ()) -> tf.data.Dataset:
+        """Epochs first_epoch..last_epoch - 1 in one pipeline: the first `steps` batches (0: all)
+        of each epoch, exactly those `dataset(epoch=e)` gives, from `start_batch` of the first.
+
+        A small folder's epoch is a few steps, and building and starting a pipeline per epoch
+        cost about half as much again as its steps; one pipeline for the run costs that once.
+        """
+        available = self.num_batches(batch_size)
+        steps = min(steps or available, available)
+        if steps == 0:
+            return self.dataset(batch_size)  # raises the one-line DataError
+        names = list(attributes)
+        self.check_attributes(names)
+
+        def plan(epoch):
+            order = self.order(int(epoch))[:steps * batch_size].reshape(steps, batch_size)
+            return order.astype(np.int64), np.full(steps, self._flip_key(int(epoch)), np.int64)
+
+        def epoch_batches(epoch):
+            batches, keys = tf.numpy_function(plan, [epoch], (tf.int64, tf.int64), stateful=False)
+            return tf.data.Dataset.from_tensor_slices((
+                tf.range(steps, dtype=tf.int64), tf.ensure_shape(batches, [steps, batch_size]),
+                tf.ensure_shape(keys, [steps])))
+
+        epochs = tf.data.Dataset.range(first_epoch, last_epoch)
+        return epochs.flat_map(epoch_batches).skip(start_batch).map(
+            self._loader(batch_size, tuple(names)), num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+    def _flip_key(self, epoch: int) -> int:
+        """The seed of an epoch's flips (with the batch's index in the epoch)."""
+        return int(np.random.SeedSequence([self.seed, epoch, 1]).generate_state(1)[0] >> 1)
+
+    def _loader(self, batch_size: int, names: tuple[str, ...]):
+        """The batch loader (step, indices, flip key) -> images [, labels], traced once per batch
+        size and attributes: a small folder's few-step epochs each build a pipeline, and tracing
+        the loader anew cost about as much as two training steps per epoch."""
+        key = (batch_size, names)
+        if key in self._loaders:
+            return self._loaders[key]
+        table = self._label_table(names) if names else None
         shape = [batch_size, self.image_size, self.image_size, 3]
 
-        def load(step, indices):
+        @tf.function(input_signature=[tf.TensorSpec([], tf.int64),
+                                      tf.TensorSpec([batch_size], tf.int64),
+                                      tf.TensorSpec([], tf.int64)])
+        def load(step, indices, flip_key):
             images = tf.numpy_function(self._gather, [indices], tf.uint8, stateful=False)
             images = tf.ensure_shape(images, shape)
             if self.flip:
                 images = tf.image.stateless_random_flip_left_right(
-                    images, seed=tf.stack([tf.constant(flip_key, tf.int64), step]))
+                    images, seed=tf.stack([flip_key, step]))
             images = tf.cast(images, tf.float32) / 127.5 - 1.0
             if table is None:
                 return images
@@ -189,10 +241,8 @@ class ImageSource:
                                        stateful=False)
             return images, tf.ensure_shape(labels, [batch_size, len(names)])
 
-        steps_ds = tf.data.Dataset.from_tensor_slices(
-            (np.arange(start_batch, steps, dtype=np.int64), batches.astype(np.int64)))
-        return steps_ds.map(load, num_parallel_calls=tf.data.AUTOTUNE,
-                            deterministic=True).prefetch(tf.data.AUTOTUNE)
+        self._loaders[key] = load
+        return load
 
     def _gather(self, indices: np.ndarray) -> np.ndarray:
         """uint8 images at the source's positions `indices` (through the view's index)."""
