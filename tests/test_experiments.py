@@ -90,10 +90,10 @@ def _run_recipe(recipe, tmp_path):
     assert command[:3] == ["python", "-m", "kerasgan.train"], command
     args = [arg for arg in command[3:] if not arg.startswith(("--data_dir=", "--dataset=",
                                                               "--workdir="))]
-    if "--dataset=folder" in command:  # a user's folder: a real folder of image files
-        _faces_folder(str(tmp_path / "faces"))
+    if "--dataset=folder" in command or "--preset=folder32" in command:  # a user's folder
+        _faces_folder(str(tmp_path / "faces"), count=40)  # 16 held out, 24 to train on
         data = ["--dataset=folder", f"--data_dir={tmp_path / 'faces'}",
-                f"--cache_dir={tmp_path / 'cache'}"]
+                f"--cache_dir={tmp_path / 'cache'}", "--kimg=0.016"]  # two steps of 8
     else:  # CelebA is not here: the built-in synthetic faces instead
         data = ["--dataset=synthetic", "--num_synthetic=16"]
     workdir = tmp_path / "run"
@@ -130,8 +130,9 @@ def test_recipe_dcgan64_command_trains_two_steps(tmp_path):
 
 def test_recipe_own_faces_command_trains_on_a_folder_of_images(tmp_path):
     command, config = _run_recipe("own_faces", tmp_path)
-    assert "--dataset=folder" in command and config["dataset"] == "folder"
-    assert config["data_dir"] == str(tmp_path / "faces")
+    assert "--preset=folder32" in command and config["dataset"] == "folder"
+    assert config["data_dir"] == str(tmp_path / "faces") and config["holdout"] == 0.05
+    assert (tmp_path / "run" / "generator_best.keras").is_file()
 
 
 def test_recipe_readmes_mark_unrun_celeba_rows_and_quote_bench_train():
