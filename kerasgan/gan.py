@@ -385,14 +385,12 @@ class GAN:
         return tf.sigmoid(tf.cast(self._d_fn(inputs), tf.float32)).numpy().ravel()
 
     def d_sign(self, images: np.ndarray, batch_size: int = 128) -> float:
-        """mean(sign(D(x))) over unconditional images (uint8, or float in [-1, 1]), D in
-        inference mode and unaugmented: ADA's overfitting signal, on a fixed set of training or
-        held-out images."""
+        """mean(sign(D(x))) over unconditional images (float in [-1, 1]), D in inference mode
+        and unaugmented: ADA's overfitting signal, on a fixed set of training or held-out
+        images."""
         signs = []
         for start in range(0, len(images), batch_size):
             batch = images[start:start + batch_size]
-            if batch.dtype == np.uint8:
-                batch = batch.astype(np.float32) / 127.5 - 1.0
             signs.append(np.sign(tf.cast(self._d_fn(batch), tf.float32).numpy()).ravel())
         return float(np.concatenate(signs).mean())
 

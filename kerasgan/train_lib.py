@@ -302,7 +302,7 @@ class _Loop:
         # --holdout: the fixed image sets D's sign is watched on (as many of each), and the best
         # evaluation so far (a resumed run goes on from its record).
         count = min(SIGN_IMAGES, heldout.num_examples, source.num_examples) if heldout else 0
-        self.sign_images = (source.pixels(count), heldout.pixels(count)) if heldout else None
+        self.sign_images = (source.images(count), heldout.images(count)) if heldout else None
         self.best = rundir.read_best(workdir) if heldout else None
         summary_path = rundir.path(workdir, rundir.MODEL_SUMMARY_FILE)
         if not os.path.isfile(summary_path):

@@ -104,8 +104,9 @@ def _row(name, errors):
     if not errors:
         return f"| {name} | 0 | - | - | - |"
     picture, crop = np.array(errors).T
-    return (f"| {name} | {len(errors)} | {np.median(picture):.1f} | {np.percentile(picture, 90):.1f}"
-            f" | {np.median(crop):.2f} / {np.percentile(crop, 90):.2f} / {crop.max():.2f} |")
+    return (f"| {name} | {len(errors)} | {np.median(picture):.1f} | "
+            f"{np.percentile(picture, 90):.1f} | {np.median(crop):.2f} / "
+            f"{np.percentile(crop, 90):.2f} / {crop.max():.2f} |")
 
 
 def main():

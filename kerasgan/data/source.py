@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasgan.config import TrainConfig
-from kerasgan.data.cache import load_or_build
+from kerasgan.data.cache import SKIP_REASONS, load_or_build
 from kerasgan.data.celeba import celeba_listing, tfds_listing
 from kerasgan.data.listing import GET_CELEBA, Listing, folder_listing
 from kerasgan.data.synthetic import synthetic_attributes, synthetic_faces
@@ -87,7 +87,7 @@ class ImageSource:
             reasons[reason] = reasons.get(reason, 0) + 1
         shown = ", ".join(path for path, _ in self.skipped[:_SHOWN_SKIPPED])
         more = ", ..." if len(self.skipped) > _SHOWN_SKIPPED else ""
-        detail = ", ".join(f"{reasons[r]:,} {r}" for r in ("unreadable", "too small", "no face found")
+        detail = ", ".join(f"{reasons[r]:,} {r}" for r in ("unreadable", *SKIP_REASONS.values())
                            if r in reasons)
         return f"{line} of {self.total_files:,} files ({detail}): {shown}{more}"
 
@@ -171,11 +171,10 @@ class ImageSource:
                             f"batch of {batch_size}: lower --batch_size or add images")
         names = list(attributes)
         self.check_attributes(names)
-        order = self.order(epoch) if shuffle else np.arange(self.num_examples)
-        batches = order[:steps * batch_size].reshape(steps, batch_size)[start_batch:]
+        batches, keys = self._epoch_plan(epoch, steps, batch_size, shuffle)
         steps_ds = tf.data.Dataset.from_tensor_slices(
-            (np.arange(start_batch, steps, dtype=np.int64), batches.astype(np.int64),
-             np.full(steps - start_batch, self._flip_key(epoch), np.int64)))
+            (np.arange(start_batch, steps, dtype=np.int64), batches[start_batch:],
+             keys[start_batch:]))
         return steps_ds.map(self._loader(batch_size, tuple(names)),
                             num_parallel_calls=tf.data.AUTOTUNE,
                             deterministic=True).prefetch(tf.data.AUTOTUNE)
@@ -196,12 +195,10 @@ class ImageSource:
         names = list(attributes)
         self.check_attributes(names)
 
-        def plan(epoch):
-            order = self.order(int(epoch))[:steps * batch_size].reshape(steps, batch_size)
-            return order.astype(np.int64), np.full(steps, self._flip_key(int(epoch)), np.int64)
-
         def epoch_batches(epoch):
-            batches, keys = tf.numpy_function(plan, [epoch], (tf.int64, tf.int64), stateful=False)
+            batches, keys = tf.numpy_function(
+                lambda e: self._epoch_plan(int(e), steps, batch_size), [epoch],
+                (tf.int64, tf.int64), stateful=False)
             return tf.data.Dataset.from_tensor_slices((
                 tf.range(steps, dtype=tf.int64), tf.ensure_shape(batches, [steps, batch_size]),
                 tf.ensure_shape(keys, [steps])))
@@ -211,9 +208,14 @@ class ImageSource:
             self._loader(batch_size, tuple(names)), num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True).prefetch(tf.data.AUTOTUNE)
 
-    def _flip_key(self, epoch: int) -> int:
-        """The seed of an epoch's flips (with the batch's index in the epoch)."""
-        return int(np.random.SeedSequence([self.seed, epoch, 1]).generate_state(1)[0] >> 1)
+    def _epoch_plan(self, epoch: int, steps: int, batch_size: int,
+                    shuffle: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """int64 [steps, batch] image positions of an epoch's first `steps` batches, and int64
+        [steps] the seed of its flips (with the batch's index in the epoch, per batch)."""
+        order = self.order(epoch) if shuffle else np.arange(self.num_examples)
+        flip_key = int(np.random.SeedSequence([self.seed, epoch, 1]).generate_state(1)[0] >> 1)
+        return (order[:steps * batch_size].reshape(steps, batch_size).astype(np.int64),
+                np.full(steps, flip_key, np.int64))
 
     def _loader(self, batch_size: int, names: tuple[str, ...]):
         """The batch loader (step, indices, flip key) -> images [, labels], traced once per batch
