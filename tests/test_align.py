@@ -1,9 +1,9 @@
 """--align: faces found in real and pasted pictures, eyes placed where CelebA's are, pictures
 without a face counted, never a crash."""
 
+import importlib.util
 import math
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -28,15 +28,15 @@ def astronaut():
     return skimage_data.astronaut()
 
 
-def test_the_astronauts_face_and_eyes_are_found_within_three_pixels(astronaut):
+def test_the_astronauts_face_and_eyes_are_found_within_four_pixels(astronaut):
     faces = FaceFinder().find(astronaut)
-    assert len(faces) == 1 and faces[0].eyes_found
-    assert math.dist(faces[0].left_eye, ASTRONAUT_EYES[0]) < 3.0
-    assert math.dist(faces[0].right_eye, ASTRONAUT_EYES[1]) < 3.0
+    assert len(faces) == 1 and faces[0].confidence > 0.9
+    assert math.dist(faces[0].left_eye, ASTRONAUT_EYES[0]) < 4.0
+    assert math.dist(faces[0].right_eye, ASTRONAUT_EYES[1]) < 4.0
 
 
 def test_alignment_puts_the_eyes_at_celebas_places_level():
-    face = Face(box=(0, 0, 1, 1), left_eye=(40.0, 80.0), right_eye=(100.0, 50.0), eyes_found=True)
+    face = Face(box=(0, 0, 1, 1), left_eye=(40.0, 80.0), right_eye=(100.0, 50.0))
     size = 64
     affine = alignment(face, size)
     moved = [affine[:, :2] @ np.array(eye) + affine[:, 2] for eye in (face.left_eye,
@@ -51,7 +51,7 @@ def test_align_face_cuts_a_square_of_the_size_asked_from_a_large_picture(astrona
     face = FaceFinder().find(astronaut)[0]
     large = cv2.resize(astronaut, None, fx=4, fy=4)
     scaled = Face(box=tuple(4 * v for v in face.box), left_eye=tuple(4 * v for v in face.left_eye),
-                  right_eye=tuple(4 * v for v in face.right_eye), eyes_found=True)
+                  right_eye=tuple(4 * v for v in face.right_eye))
     small, from_large = align_face(astronaut, face, 32), align_face(large, scaled, 32)
     assert small.shape == from_large.shape == (32, 32, 3) and small.dtype == np.uint8
     # The same face from a 4x picture: shrunk without aliasing, nearly the same pixels.
@@ -110,6 +110,13 @@ def test_align_without_opencv_says_how_to_install_it(pictures, tmp_path, monkeyp
         open_source(_config(pictures, tmp_path))
 
 
+def test_align_without_mtcnn_says_how_to_install_it(pictures, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mtcnn", None)
+    with pytest.raises(DataError, match=r'--align needs the mtcnn face detector, which is not '
+                                        r'installed: pip install "kerasgan\[align\]"'):
+        open_source(_config(pictures, tmp_path))
+
+
 def test_align_is_refused_outside_a_folder():
     with pytest.raises(config_lib.ConfigError, match="--align is not allowed with "
                                                      "--dataset=synthetic"):
@@ -119,13 +126,13 @@ def test_align_is_refused_outside_a_folder():
 
 
 def test_pasted_faces_are_found_with_their_eyes_near_the_truth():
-    """experiments/own_faces/align_error.py on 24 pictures: synthetic faces pasted, turned and
+    """experiments/own_faces/align_error.py on 12 pictures: synthetic faces pasted, turned and
     scaled at known places (its README quotes the 200-picture figures)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    done = subprocess.run([sys.executable, "experiments/own_faces/align_error.py", "--count=24"],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    last = done.stdout.strip().splitlines()[-1]
-    values = dict(part.split("=") for part in last.split())
-    assert int(values["found"]) >= 10 and int(values["false"]) <= 3, done.stdout
-    assert float(values["median_crop_error_px"]) < 8.0, done.stdout
+    spec = importlib.util.spec_from_file_location(
+        "align_error", os.path.join(ROOT, "experiments", "own_faces", "align_error.py"))
+    align_error = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(align_error)
+    errors, missed, false, _ = align_error.measure(12, seed=0)
+    assert missed <= 3 and false == 0
+    crop_errors = [crop for _, crop in errors]
+    assert np.median(crop_errors) < 3.0 and max(crop_errors) < 8.0

@@ -4,8 +4,7 @@ Synthetic faces (kerasgan.data.synthetic, whose eye centres synthetic_eyes gives
 turned and scaled, at random places into larger pictures with a textured background; FaceFinder
 (what --align runs) looks for them. Printed: how many it found, how many false faces it found
 elsewhere, and the eye error (the larger of the two eyes' distances to the truth) in the picture's
-pixels and in pixels of the 64 px aligned crop, split by whether the eye detector found the eyes
-or the face box's average places were used.
+pixels and in pixels of the 64 px aligned crop.
 
     python experiments/own_faces/align_error.py [--count=200] [--seed=0] [--save=pictures.png]
 
@@ -63,7 +62,7 @@ def pasted_picture(index: int, seed: int = 0):
 
 def measure(count: int, seed: int, save: str = ""):
     finder = FaceFinder()
-    found_errors, box_errors, missed, false, seconds = [], [], 0, 0, 0.0
+    errors, missed, false, seconds = [], 0, 0, 0.0
     shown = []
     for index in range(count):
         picture, truth, side = pasted_picture(index, seed)
@@ -81,14 +80,14 @@ def measure(count: int, seed: int, save: str = ""):
         error = max(math.dist(face.left_eye, truth[0]), math.dist(face.right_eye, truth[1]))
         distance = math.dist(*truth)
         crop_px = error / distance * (EYES[1][0] - EYES[0][0]) * 64
-        (found_errors if face.eyes_found else box_errors).append((error, crop_px))
+        errors.append((error, crop_px))
         if save and len(shown) < 8:
             shown.append(_marked(picture, face, truth))
     if save and shown:
         from PIL import Image
         Image.fromarray(np.concatenate([np.concatenate(shown[i:i + 4], 1)
                                         for i in range(0, len(shown) - 3, 4)], 0)).save(save)
-    return found_errors, box_errors, missed, false, seconds
+    return errors, missed, false, seconds
 
 
 def _marked(picture, face, truth):
@@ -100,11 +99,11 @@ def _marked(picture, face, truth):
     return marked
 
 
-def _row(name, errors):
+def _row(errors):
     if not errors:
-        return f"| {name} | 0 | - | - | - |"
+        return "| 0 | - | - | - |"
     picture, crop = np.array(errors).T
-    return (f"| {name} | {len(errors)} | {np.median(picture):.1f} | "
+    return (f"| {len(errors)} | {np.median(picture):.1f} | "
             f"{np.percentile(picture, 90):.1f} | {np.median(crop):.2f} / "
             f"{np.percentile(crop, 90):.2f} / {crop.max():.2f} |")
 
@@ -116,17 +115,15 @@ def main():
     parser.add_argument("--save", default="", help="PNG of the first pictures, truth in green, "
                         "found eyes in magenta")
     args = parser.parse_args()
-    found, box, missed, false, seconds = measure(args.count, args.seed, args.save)
+    every, missed, false, seconds = measure(args.count, args.seed, args.save)
     print(f"pictures {PICTURE[1]}x{PICTURE[0]}, faces {SIDES[0]}-{SIDES[1]} px turned up to "
           f"{TURN:g} degrees, {args.count} pictures, seed {args.seed}")
     print(f"found {args.count - missed} of {args.count} faces; {false} false faces elsewhere; "
           f"{1000 * seconds / args.count:.0f} ms per picture")
-    print("| eyes from | faces | error px (median) | error px (90 %) | "
+    print("| faces found | error px (median) | error px (90 %) | "
           "error in a 64 px crop (median / 90 % / max) |")
-    print("|---|---:|---:|---:|---:|")
-    print(_row("eye detector", found))
-    print(_row("face box (no eyes found)", box))
-    every = found + box
+    print("|---:|---:|---:|---:|")
+    print(_row(every))
     crop = [e[1] for e in every] or [float("nan")]
     print(f"median_crop_error_px={np.median(crop):.2f} max_crop_error_px={max(crop):.2f} "
           f"found={args.count - missed} false={false}")

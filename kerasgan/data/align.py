@@ -4,12 +4,11 @@ CelebA's images are aligned: the eyes level, at about the same places in every p
 the face filling the same share of the square. A user's photos are whole pictures (faces small,
 off-centre, tilted), so the folder source finds the faces first and turns each into that crop.
 
-The detector is OpenCV's: its Viola-Jones (Haar cascade) face and eye detectors ship inside the
-`opencv-python-headless` 4.x wheel (`cv2.data.haarcascades`), so nothing is downloaded and it
-runs on any CPU (`pip install "kerasgan[align]"`; OpenCV 5 dropped the cascades). They find
-upright, roughly frontal faces; tilted ones are looked for again in the picture turned by
-+-TURNS degrees. The eyes are found inside the face's box; where they are not, they are placed
-where they sit in an average box (EYES_IN_BOX).
+The detector is MTCNN (Zhang et al. 2016; the `mtcnn` package, MIT), three small convolutional
+networks whose weights ship inside its wheel and which run on TensorFlow, so nothing is
+downloaded: it gives each face's box and its eye centres. Tilted faces are looked for again in
+the picture turned by +-TURNS degrees, and dim or flat ones in the picture with its contrast
+evened out (CLAHE). OpenCV cuts the crops. Both come with `pip install "kerasgan[align]"`.
 
 Then one similarity transform (scale, turn, shift) puts the eyes at EYES: where they are in
 kerasgan's CelebA crop (the centre 140 px square of the 178x218 aligned images, whose mean eye
@@ -33,12 +32,13 @@ from kerasgan.errors import DataError
 
 # Left and right eye centres in the aligned square, as fractions of its side.
 EYES = ((0.357, 0.514), (0.643, 0.514))
-# Where the eyes sit in a box of the face detector when the eye detector finds none.
-EYES_IN_BOX = ((0.30, 0.38), (0.70, 0.38))
-TURNS = (25.0, -25.0)
-_DETECT_SIDE = 1024  # pictures are searched at most this large (faster; faces stay > 24 px)
-_MIN_FACE = 24
-ALIGN_VERSION = 1  # in the cache key: a change to how faces are found or cut rebuilds the cache
+TURNS = (20.0, -20.0)
+# Pictures are searched with their longer side at most this long, for faces of at least
+# _MIN_FACE px there (3 % of it). mtcnn 1.0 sizes its image pyramid as if it began at full scale:
+# with a minimum face above 20 px its last level falls under the 12 px its first network needs.
+_DETECT_SIDE = 640
+_MIN_FACE = 20
+ALIGN_VERSION = 2  # in the cache key: a change to how faces are found or cut rebuilds the cache
 INSTALL = 'pip install "kerasgan[align]"'
 
 log = logging.getLogger(__name__)
@@ -46,13 +46,14 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class Face:
-    """A face found in a picture, in its pixels: the detector's box (x, y, w, h) and the eye
-    centres, left and right as they appear in the picture (x grows to the right)."""
+    """A face found in a picture, in its pixels: the detector's box (x, y, w, h), the eye
+    centres, left and right as they appear in the picture (x grows to the right), and the
+    detector's confidence."""
 
     box: tuple[float, float, float, float]
     left_eye: tuple[float, float]
     right_eye: tuple[float, float]
-    eyes_found: bool
+    confidence: float = 1.0
 
     @property
     def eye_distance(self) -> float:
@@ -69,71 +70,74 @@ def _cv2():
         import cv2
     except ImportError:
         raise DataError(f"--align needs OpenCV, which is not installed: {INSTALL}") from None
-    if not hasattr(cv2, "CascadeClassifier") or not hasattr(cv2, "data"):
-        raise DataError(f"--align needs OpenCV 4 with its face detectors (OpenCV "
-                        f"{cv2.__version__} has none): {INSTALL}") from None
     return cv2
+
+
+def _mtcnn():
+    try:
+        import mtcnn
+    except ImportError:
+        raise DataError(f"--align needs the mtcnn face detector, which is not installed: "
+                        f"{INSTALL}") from None
+    return mtcnn
 
 
 class FaceFinder:
     """Finds faces and their eyes in RGB pictures (`find`), largest first."""
 
     def __init__(self):
-        cv2 = self._cv2 = _cv2()
-        folder = cv2.data.haarcascades
-        self._faces = cv2.CascadeClassifier(folder + "haarcascade_frontalface_default.xml")
-        self._eyes = cv2.CascadeClassifier(folder + "haarcascade_eye.xml")
-        if self._faces.empty() or self._eyes.empty():
-            raise DataError(f"OpenCV's face detector files are missing from {folder}: {INSTALL}")
+        self._cv2 = _cv2()
+        self._detector = _mtcnn().MTCNN(device="CPU:0")
 
     def find(self, image: np.ndarray) -> list[Face]:
-        """The faces in uint8 [H, W, 3] RGB, largest first; upright ones, else turned ones."""
+        """The faces in uint8 [H, W, 3] RGB, largest first: those found upright, else turned,
+        else with the contrast evened out."""
         cv2 = self._cv2
         shrink = min(1.0, _DETECT_SIDE / max(image.shape[:2]))
-        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        if min(image.shape[:2]) * shrink < 2 * _MIN_FACE:
+            return []
         if shrink < 1.0:
-            grey = cv2.resize(grey, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-        grey = cv2.equalizeHist(grey)
-        faces = self._find_turned(grey, 0.0)
-        if not faces:
-            faces = _without_overlaps([f for turn in TURNS for f in self._find_turned(grey, turn)])
+            image = cv2.resize(image, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+        faces: list[Face] = []
+        for picture in (image, _even_contrast(cv2, image)):
+            for degrees in (0.0,) + TURNS:
+                faces = self._find_turned(picture, degrees)
+                if faces:
+                    break
+            if faces:
+                break
         faces = [_scaled(face, 1.0 / shrink) for face in faces]
         return sorted(faces, key=lambda face: -face.side)
 
-    def _find_turned(self, grey: np.ndarray, degrees: float) -> list[Face]:
-        """Faces found in `grey` turned by `degrees` about its centre, in grey's coordinates."""
+    def _find_turned(self, image: np.ndarray, degrees: float) -> list[Face]:
+        """Faces found in `image` turned by `degrees` about its centre, in image's coordinates."""
         cv2 = self._cv2
-        height, width = grey.shape
+        height, width = image.shape[:2]
         turn = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
-        turned = grey if not degrees else cv2.warpAffine(grey, turn, (width, height),
-                                                         borderMode=cv2.BORDER_REPLICATE)
+        turned = image if not degrees else cv2.warpAffine(image, turn, (width, height),
+                                                          borderMode=cv2.BORDER_REPLICATE)
         back = cv2.invertAffineTransform(turn)
-        boxes = self._faces.detectMultiScale(turned, scaleFactor=1.1, minNeighbors=5,
-                                             minSize=(_MIN_FACE, _MIN_FACE))
+        rows = self._detector.detect_faces(np.ascontiguousarray(turned), min_face_size=_MIN_FACE,
+                                           output_type="numpy", box_format="xyxy")
         faces = []
-        for x, y, w, h in (boxes if len(boxes) else []):
-            (left, right), found = self._eye_centres(turned, x, y, w, h)
-            faces.append(Face(box=_box_back(back, x, y, w, h), left_eye=_point(back, left),
-                              right_eye=_point(back, right), eyes_found=found))
+        # A row: image index, box x1 y1 x2 y2, confidence, the five landmarks' x then their y
+        # (left eye, right eye, nose, mouth left, mouth right; left as seen in the picture).
+        for row in np.asarray(rows, np.float64).reshape(-1, 16):
+            x1, y1, x2, y2, confidence = row[1:6]
+            eyes = sorted([(row[6], row[11]), (row[7], row[12])])
+            centre = _point(back, ((x1 + x2) / 2, (y1 + y2) / 2))
+            w, h = x2 - x1, y2 - y1
+            faces.append(Face(box=(centre[0] - w / 2, centre[1] - h / 2, float(w), float(h)),
+                              left_eye=_point(back, eyes[0]), right_eye=_point(back, eyes[1]),
+                              confidence=float(confidence)))
         return faces
 
-    def _eye_centres(self, grey, x, y, w, h):
-        """((left, right) eye centres, whether the eye detector found both) in a face box."""
-        top, bottom = y + int(0.15 * h), y + int(0.6 * h)
-        found = self._eyes.detectMultiScale(grey[top:bottom, x:x + w], scaleFactor=1.1,
-                                            minNeighbors=3, minSize=(max(w // 10, 5),) * 2,
-                                            maxSize=(w // 2, w // 2))
-        centres = [(x + ex + ew / 2, top + ey + eh / 2, ew) for ex, ey, ew, eh in
-                   (found if len(found) else [])]
-        middle = x + w / 2
-        lefts = [c for c in centres if c[0] < middle]
-        rights = [c for c in centres if c[0] >= middle]
-        if lefts and rights:
-            left, right = max(lefts, key=lambda c: c[2]), max(rights, key=lambda c: c[2])
-            spread, drop = right[0] - left[0], abs(right[1] - left[1])
-            if 0.2 * w <= spread <= 0.7 * w and drop <= 0.25 * spread:
-                return ((left[0], left[1]), (right[0], right[1])), True
-        return tuple((x + fx * w, y + fy * h) for fx, fy in EYES_IN_BOX), False
+
+def _even_contrast(cv2, image: np.ndarray) -> np.ndarray:
+    """The picture with its brightness evened out locally (CLAHE on the luma), colours kept."""
+    ycrcb = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)
+    ycrcb[..., 0] = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(ycrcb[..., 0])
+    return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2RGB)
 
 
 def _point(affine: np.ndarray, point) -> tuple[float, float]:
@@ -142,28 +146,10 @@ def _point(affine: np.ndarray, point) -> tuple[float, float]:
             float(affine[1, 0] * x + affine[1, 1] * y + affine[1, 2]))
 
 
-def _box_back(affine, x, y, w, h) -> tuple[float, float, float, float]:
-    cx, cy = _point(affine, (x + w / 2, y + h / 2))
-    return (cx - w / 2, cy - h / 2, float(w), float(h))
-
-
 def _scaled(face: Face, factor: float) -> Face:
-    return Face(box=tuple(v * factor for v in face.box),
-                left_eye=tuple(v * factor for v in face.left_eye),
-                right_eye=tuple(v * factor for v in face.right_eye), eyes_found=face.eyes_found)
-
-
-def _without_overlaps(faces: list[Face]) -> list[Face]:
-    """One face per place: of faces whose centres fall inside each other's boxes, the one whose
-    eyes were found (else the larger) is kept."""
-    kept: list[Face] = []
-    for face in sorted(faces, key=lambda f: (not f.eyes_found, -f.box[2])):
-        x, y, w, h = face.box
-        centre = (x + w / 2, y + h / 2)
-        if not any(abs(centre[0] - k.box[0] - k.box[2] / 2) < k.box[2] / 2
-                   and abs(centre[1] - k.box[1] - k.box[3] / 2) < k.box[3] / 2 for k in kept):
-            kept.append(face)
-    return kept
+    return dataclasses.replace(face, box=tuple(v * factor for v in face.box),
+                               left_eye=tuple(v * factor for v in face.left_eye),
+                               right_eye=tuple(v * factor for v in face.right_eye))
 
 
 def alignment(face: Face, size: int) -> np.ndarray:
@@ -236,7 +222,7 @@ def aligned_dataset(paths: Sequence[str], image_size: int, faces: str, min_side:
                     zip_path: str = "") -> tf.data.Dataset:
     """The cache's stream for --align: (index, uint8 image, int8 status) per face kept or
     picture skipped, in file order, read from the files or the zip's members."""
-    _cv2()  # a missing OpenCV fails here, in one line, before any file is read
+    _cv2(), _mtcnn()  # a missing extra fails here, in one line, before any file is read
 
     def read() -> Iterator[tuple[int, bytes | None]]:
         from tqdm import tqdm
