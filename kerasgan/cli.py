@@ -11,6 +11,9 @@ from absl import app, flags, logging
 from kerasgan import config as config_lib
 from kerasgan.errors import KerasganError
 
+flags.DEFINE_bool("verbose", False, "show TensorFlow's C++ start-up and log lines (hidden unless "
+                  "this flag or TF_CPP_MIN_LOG_LEVEL is set)")
+
 _DEFINE = {int: flags.DEFINE_integer, float: flags.DEFINE_float, str: flags.DEFINE_string,
            bool: flags.DEFINE_bool}
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
