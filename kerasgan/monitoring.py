@@ -260,68 +260,89 @@ class SummaryWriter:
         self._writer.close()
 
 
+def _as_signed(samples: Any) -> np.ndarray:
+    """float64 images on [-1, 1], from uint8 or float [-1, 1] samples."""
+    array = np.asarray(samples)
+    if array.dtype == np.uint8:
+        return array.astype(np.float64) / 127.5 - 1.0
+    return array.astype(np.float64)
+
+
 def sample_diversity(samples: Any) -> float:
     """Mean L2 distance over all pairs of samples (uint8 is first mapped to [-1, 1]).
 
     Collapsed generators draw near-identical images from different noise, so this falls.
     """
-    array = np.asarray(samples)
-    if array.dtype == np.uint8:
-        array = array.astype(np.float64) / 127.5 - 1.0
-    flat = array.reshape(array.shape[0], -1).astype(np.float64)
+    array = _as_signed(samples)
+    flat = array.reshape(array.shape[0], -1)
     if flat.shape[0] < 2:
         return 0.0
     return float(distance.pdist(flat).mean())
 
 
 class CollapseDetector:
-    """Warns once when the run looks collapsed or stuck, and once when D memorises.
+    """Warns once when the run looks collapsed, once when it stops improving and once when D
+    memorises.
 
-    Two signs of collapse: D's accuracy pinned near 1.0 (d_real_acc and d_fake_acc both >=
-    acc_threshold at every logged step) for a whole epoch and at least min_logged logged steps
-    (a short epoch extends the window into the next: D wins the first hundred steps of most
-    healthy runs), or the fixed-noise samples' diversity (see sample_diversity) falling below
-    diversity_fraction of its first measured value. In a --holdout run, memorisation: D's mean
-    sign on training images above its mean sign on held-out ones (d_sign_train -
-    d_sign_heldout) by more than gap_threshold at each of the last min_gap_rows logged steps.
+    Judged by what G draws and how it measures, never by D's accuracy: under the hinge and
+    non-saturating losses a D that tells every image apart still gives G a gradient (quick32's D
+    does for most of a healthy run), so a pinned accuracy is no sign of trouble.
+    - collapsed: the fixed-noise samples' diversity (see sample_diversity) below
+      diversity_fraction of its first measured value;
+    - not improving (runs that evaluate during training): swd_avg has not come below its best so
+      far at any of the last `patience` evaluations;
+    - memorising (--holdout runs): D's mean sign on training images above its mean sign on
+      held-out ones (d_sign_train - d_sign_heldout) by more than gap_threshold at each of the
+      last min_gap_rows logged steps.
 
     Args:
-        acc_threshold: accuracy that counts as pinned.
         diversity_fraction: share of the first diversity below which the samples count as collapsed.
-        min_logged: logged steps the pinned accuracy must last before it counts.
+        patience: evaluations in a row without a new best swd_avg before it is said.
         gap_threshold: train-minus-held-out sign gap that counts as memorising.
         min_gap_rows: logged steps in a row the gap must last before it counts.
     """
 
-    def __init__(self, acc_threshold: float = 0.99, diversity_fraction: float = 0.2,
-                 min_logged: int = 10, gap_threshold: float = MEMORISATION_GAP,
-                 min_gap_rows: int = 3):
-        self.acc_threshold = acc_threshold
+    def __init__(self, diversity_fraction: float = 0.2, patience: int = 4,
+                 gap_threshold: float = MEMORISATION_GAP, min_gap_rows: int = 3):
         self.diversity_fraction = diversity_fraction
-        self.min_logged = min_logged
+        self.patience = patience
         self.gap_threshold = gap_threshold
         self.min_gap_rows = min_gap_rows
         self.first_diversity: float | None = None
         self.warned = False
         self.warned_memorising = False
-        self._steps = 0
-        self._pinned = True
+        self.warned_stalled = False
+        self._best: tuple[float, int] | None = None  # (swd_avg, epoch)
+        self._since_best = 0
         self._gaps: list[float] = []  # the gaps of the logged steps in a row above the threshold
 
     def update(self, metrics: Mapping[str, Any]) -> None:
         """Records one logged step's metrics."""
-        accuracies = [_metric(metrics, name) for name in ("d_real_acc", "d_fake_acc")]
-        self._steps += 1
-        self._pinned &= all(acc >= self.acc_threshold for acc in accuracies)
         gap = _metric(metrics, "d_sign_train") - _metric(metrics, "d_sign_heldout")
         self._gaps = self._gaps + [gap] if gap > self.gap_threshold else []
 
+    def evaluated(self, epoch: int, swd_avg: float) -> str | None:
+        """Records an evaluation during training; returns the not-improving warning the first
+        time it applies."""
+        if not math.isfinite(swd_avg):
+            return None
+        if self._best is None or swd_avg < self._best[0]:
+            self._best, self._since_best = (swd_avg, epoch), 0
+            return None
+        self._since_best += 1
+        if self._since_best < self.patience or self.warned_stalled:
+            return None
+        self.warned_stalled = True
+        return (f"epoch {epoch}: swd_avg has not improved on its best ({self._best[0]:.4g}, "
+                f"epoch {self._best[1]}) at any of the last {self._since_best} evaluations: "
+                f"more training is unlikely to make better faces. In a --holdout run "
+                f"generator_best.keras keeps the best (sample --best); otherwise stop here, or "
+                f"try lower learning rates or --augment against memorisation.")
+
     def end_epoch(self, epoch: int, fixed_samples: Any = None) -> str | None:
         """Checks the epoch just ended; returns a warning the first time it is found only (the
-        trainer prints it, once): collapse or stuck first, memorisation once on its own."""
-        message = self._pinned_message(epoch) or self._diversity_message(epoch, fixed_samples)
-        if self._steps >= self.min_logged or not self._pinned:
-            self._steps, self._pinned = 0, True
+        trainer prints it, once): collapse first, memorisation once on its own."""
+        message = self._diversity_message(epoch, fixed_samples)
         if message is not None and not self.warned:
             self.warned = True
             return message
@@ -341,15 +362,6 @@ class CollapseDetector:
                 f"--augment=color,translation,cutout --augment_p=auto, more images, or the "
                 f"generator that scored best on the held-out images (generator_best.keras, "
                 f"sample --best).")
-
-    def _pinned_message(self, epoch: int) -> str | None:
-        if not (self._steps >= self.min_logged and self._pinned):
-            return None
-        return (f"epoch {epoch}: the discriminator's accuracy on real and generated images stayed "
-                f">= {self.acc_threshold} at each of the last {self._steps} logged steps, so the "
-                f"generator gets no useful "
-                f"gradient: the run looks stuck. Try a lower --d_lr, a higher --g_lr, or "
-                f"--loss=hinge / wgan-gp.")
 
     def _diversity_message(self, epoch: int, fixed_samples: Any) -> str | None:
         if fixed_samples is None:

@@ -532,6 +532,9 @@ class _Loop:
         values = {r["metric"]: r["value"] for r in results}
         self.summaries.scalars(int(self.gan.step), {f"eval/{k}": v for k, v in values.items()})
         tqdm.write("evaluation: " + ", ".join(f"{k}={v:.4g}" for k, v in values.items()))
+        warning = self.collapse.evaluated(epoch + 1, values.get("swd_avg", math.nan))
+        if warning:
+            tqdm.write(f"warning: {warning}")
         return results
 
     def _keep_best(self, results: list[dict[str, Any]], step: int, epoch: int) -> None:

@@ -1,8 +1,7 @@
-"""Shared fixtures: tiny configs and quiet, deterministic TensorFlow."""
+"""Shared fixtures: tiny configs and deterministic TensorFlow (kerasgan keeps its start quiet)."""
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import pytest  # noqa: E402
@@ -46,7 +45,7 @@ def run_module(module, *args, cwd=None, timeout=300):
     """Runs `python -m module args` in a subprocess; returns the CompletedProcess (text mode)."""
     import subprocess
     import sys
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=timeout)
 

@@ -134,7 +134,7 @@ def test_evaluation_falls_at_the_first_epoch_end_after_each_multiple_and_at_the_
 
 
 def test_memorisation_warning_fires_on_a_lasting_gap_once():
-    healthy = {"d_real_acc": 0.6, "d_fake_acc": 0.6}
+    healthy = {"d_real_acc": 1.0, "d_fake_acc": 1.0}
     detector = CollapseDetector()
     for gap in (0.7, 0.8, 0.6):
         detector.update({**healthy, "d_sign_train": 0.8, "d_sign_heldout": 0.8 - gap})
