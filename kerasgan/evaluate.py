@@ -6,6 +6,7 @@ run, whether it draws the attributes it is asked for (attribute_accuracy).
         --inception_weights=inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5
     python -m kerasgan.evaluate --workdir=runs/NAME --metrics=attribute_accuracy
     python -m kerasgan.evaluate --workdir=runs/NAME --best     # generator_best.keras (--holdout)
+    python -m kerasgan.evaluate --workdir=runs/quick32 --real=synthetic_heldout --num_samples=1024
 
 A run trained with --holdout is measured against its held-out images, as training measures it.
 Prints a table and appends one JSON line per value to RUN/metrics.jsonl. See docs/evaluate.md.
@@ -37,6 +38,10 @@ flags.DEFINE_string("inception_weights", "", "Keras' InceptionV3 notop .h5 file 
                     "(default: Keras' cache, else a download)")
 flags.DEFINE_string("stats_dir", "", "cache of real-data Inception features (default: "
                     "RUN/kerasgan_stats); share one folder between runs on the same data")
+flags.DEFINE_enum("real", "run", ["run", "synthetic_heldout"], "the real images: the run's own "
+                  "data (its held-out part in a --holdout run), or for a synthetic run built-in "
+                  "faces it never trained on (from index 100,000; the README's figures: "
+                  "--real=synthetic_heldout --num_samples=1024)")
 flags.DEFINE_integer("batch_size", 64, "images per generator forward pass")
 flags.DEFINE_integer("seed", 0, "noise seeds seed*1e6+0..N-1 and the SWD/KID random draws")
 flags.DEFINE_bool("raw_g", False, "measure the trained G itself rather than its moving average "
@@ -69,7 +74,7 @@ def main(argv):
         FLAGS.workdir, metrics, FLAGS.num_samples, dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
         split=FLAGS.split, inception_weights=FLAGS.inception_weights or None,
         cache_dir=FLAGS.stats_dir or None, seed=FLAGS.seed, batch_size=FLAGS.batch_size,
-        raw=FLAGS.raw_g, truncation=FLAGS.truncation, best=FLAGS.best)
+        raw=FLAGS.raw_g, truncation=FLAGS.truncation, best=FLAGS.best, real=FLAGS.real)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ from kerasgan.noise import check_truncation
 # The values worth a history.csv column at every image size (per-level SWD and kid_std go to
 # metrics.jsonl and TensorBoard only).
 HISTORY_METRICS = ("swd_avg", "fid", "kid")
+# evaluate --real: the run's own data (or its held-out part), or built-in faces never trained on.
+REAL_SETS = ("run", "synthetic_heldout")
 # Evaluation seed s draws noise seeds s * NOISE_SEED_STRIDE + (0 .. N-1).
 NOISE_SEED_STRIDE = 1_000_000
 _INCEPTION_ID_PREFIX = "keras-inception_v3"
@@ -397,14 +399,17 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
                  split: Optional[str] = None, inception_weights: Optional[str] = None,
                  feature_extractor=None, cache_dir: Optional[str] = None, seed: int = 0,
                  batch_size: int = 64, raw: bool = False,
-                 truncation: float = 1.0, best: bool = False) -> list[dict[str, Any]]:
+                 truncation: float = 1.0, best: bool = False,
+                 real: str = "run") -> list[dict[str, Any]]:
     """Evaluates a run's latest checkpoint; prints a table and appends RUN/metrics.jsonl.
 
     The generator measured is the run's inference generator (G's moving average when the run
     keeps one), or G itself with raw, or with best its generator_best.keras (the evaluation with
     the lowest swd_avg on the held-out images during training); each result's protocol names
     which ("generator"). A --holdout run is measured against its held-out images, as training
-    measures it, unless dataset, data_dir or split name other data.
+    measures it, unless dataset, data_dir or split name other data. real="synthetic_heldout"
+    measures a synthetic run against built-in faces it never trained on
+    (data.open_synthetic_heldout), as the README's figures are measured.
     attribute_accuracy needs a conditional run (ConfigError otherwise); its classifier is
     trained on the run's real images and labels once and cached in the run directory.
 
@@ -422,7 +427,14 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
     if best and raw:
         raise ConfigError("--best and --raw_g each pick a generator: generator_best.keras is the "
                           "run's inference generator; give one of them")
-    rundir.read_config(workdir).replace(**overrides)  # bad run or value: fail before loading
+    if real not in REAL_SETS:
+        raise ConfigError(f"--real={real} is not allowed: use one of {', '.join(REAL_SETS)}")
+    if real != "run" and overrides:
+        raise ConfigError(f"--real={real} names the real images itself: leave out --dataset, "
+                          f"--data_dir and --split")
+    run_config = rundir.read_config(workdir).replace(**overrides)  # bad run or value: fail now
+    if real == "synthetic_heldout":
+        data.open_synthetic_heldout(run_config, 1)
     if best:
         config, generator, info = checkpointing.load_best_generator(workdir)
         checkpoint, (step, epoch) = rundir.GENERATOR_BEST_FILE, (info["step"], info["epoch"])
@@ -435,7 +447,12 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
         raise ConfigError(f"--metrics={ATTRIBUTE_ACCURACY} needs a conditional run: {workdir} "
                           "was trained without --conditional_attributes")
     image_metrics = tuple(name for name in metrics if name != ATTRIBUTE_ACCURACY)
-    source = data.open_source(config).split_holdout(config.holdout)[1] if heldout else None
+    if real == "synthetic_heldout":
+        source, heldout = data.open_synthetic_heldout(config, num_samples), False
+    elif heldout:
+        source = data.open_source(config).split_holdout(config.holdout)[1]
+    else:
+        source = None
     results = evaluate_generator(
         generator, config, image_metrics, num_samples, inception_weights=inception_weights,
         feature_extractor=feature_extractor,
@@ -448,21 +465,26 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
     for result in results + attribute_results:
         result["protocol"]["generator"] = f"best ({which})" if best else which
     records = append_results(workdir, results + attribute_results, step, epoch, checkpoint)
-    real = config.dataset + (f":{config.split}" if config.dataset in ("celeba", "tfds") else "")
-    if source is not None:
-        real += f", the {source.num_examples:,} held-out images (--holdout={config.holdout:g})"
+    described = config.dataset + (f":{config.split}" if config.dataset in ("celeba", "tfds")
+                                   else "")
+    if heldout:
+        described += (f", the {source.num_examples:,} held-out images "
+                      f"(--holdout={config.holdout:g})")
+    elif source is not None:
+        described += (f", {source.num_examples:,} built-in faces never trained on (from "
+                      f"{data.SYNTHETIC_HELDOUT_START:,} on)")
     where = f"{workdir}: {os.path.basename(checkpoint)} (step {step}, epoch {epoch})"
     if results:
         count = results[0]["num_samples"]
         repeated = results[0]["protocol"].get("real_repeated")
-        print(f"{where}, {count:,} generated vs {count:,} real images ({real}"
+        print(f"{where}, {count:,} generated vs {count:,} real images ({described}"
               f"{f'; repeated: {repeated}' if repeated else ''})")
         print(format_table(results))
     if attribute_results:
         protocol = attribute_results[0]["protocol"]
         print(f"{where}, {attribute_results[0]['num_samples']:,} generated images per attribute, "
               f"judged by a classifier ({protocol['classifier']}) trained on "
-              f"{protocol['classifier_train_images']:,} real images ({real}); ceiling: its "
+              f"{protocol['classifier_train_images']:,} real images ({described}); ceiling: its "
               f"accuracy on {protocol['classifier_held_out_images']:,} held-out ones")
         print(format_attribute_table(attribute_results))
     print(f"appended {len(records)} line(s) to {rundir.path(workdir, rundir.METRICS_FILE)}")

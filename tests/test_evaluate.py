@@ -133,6 +133,36 @@ def test_evaluate_run_appends_one_json_line_per_value(trained_run):
     assert lines[0]["metric"] == "swd_avg" and lines[0]["value"] != lines[3]["value"]
 
 
+def test_real_synthetic_heldout_reproduces_the_readme_protocol(trained_run):
+    """Seeds 0..N-1 against built-in faces from 100,000 on, SWD seed 0: what
+    experiments/time_to_faces measures and the README quotes."""
+    from kerasgan import checkpointing, sample_lib
+
+    record = evaluate_lib.evaluate_run(trained_run, "swd", num_samples=64,
+                                       real="synthetic_heldout")[0]
+    config, generator, _ = checkpointing.load_run_generator(trained_run)
+    held_out = data.synthetic_faces(np.arange(100_000, 100_064), config.image_size)
+    expected = metrics.sliced_wasserstein_distance(sample_lib.generate(generator, range(64)),
+                                                   held_out, seed=0)["swd_avg"]
+    assert record["metric"] == "swd_avg" and record["value"] == pytest.approx(expected, rel=1e-6)
+    assert record["protocol"]["real"]["part"] == {"part": "synthetic_heldout", "first": 100_000}
+
+
+def test_real_synthetic_heldout_is_refused_where_it_cannot_apply(trained_run, tmp_path):
+    with pytest.raises(ConfigError, match="--real=training is not allowed: use one of run, "
+                                          "synthetic_heldout"):
+        evaluate_lib.evaluate_run(trained_run, "swd", real="training")
+    with pytest.raises(ConfigError, match="names the real images itself"):
+        evaluate_lib.evaluate_run(trained_run, "swd", real="synthetic_heldout", split="test")
+    folder_run = str(tmp_path / "folder_run")
+    os.makedirs(folder_run)
+    config = config_lib.make_config(dataset="folder", data_dir=str(tmp_path), image_size=16)
+    with pytest.raises(ConfigError, match="trained on --dataset=folder"):
+        data.open_synthetic_heldout(config, 4)
+    with pytest.raises(ConfigError, match="reaches the held-out faces"):
+        data.open_synthetic_heldout(config.replace(dataset="synthetic", num_synthetic=100_001), 4)
+
+
 def test_cli_prints_a_table_and_writes_metrics_jsonl(cli, trained_run, tmp_path):
     stats = tmp_path / "stats"
     proc = cli("kerasgan.evaluate", f"--workdir={trained_run}", "--metrics=swd",

@@ -25,13 +25,16 @@ from kerasgan.data.cache import CACHE_FOLDER, CACHE_VERSION, cache_folder
 from kerasgan.data.celeba import CELEBA_PARTITIONS, TFDS_FILES, parse_attributes, parse_partition
 from kerasgan.data.decode import preprocess_decoded, preprocess_image, raw_dataset
 from kerasgan.data.listing import GET_CELEBA, IMAGE_EXTENSIONS
-from kerasgan.data.source import ImageSource, open_source, preview_images
-from kerasgan.data.synthetic import (SYNTHETIC_ATTRIBUTE_NAMES, synthetic_attributes,
-                                     synthetic_eyes, synthetic_faces)
+from kerasgan.data.source import (ImageSource, open_source, open_synthetic_heldout,
+                                  preview_images)
+from kerasgan.data.synthetic import (SYNTHETIC_ATTRIBUTE_NAMES, SYNTHETIC_HELDOUT_START,
+                                     synthetic_attributes, synthetic_eyes, synthetic_faces)
 
 __all__ = [
     "CACHE_FOLDER", "CACHE_VERSION", "CELEBA_PARTITIONS", "GET_CELEBA", "IMAGE_EXTENSIONS",
-    "SYNTHETIC_ATTRIBUTE_NAMES", "TFDS_FILES", "ImageSource", "cache_folder", "open_source",
+    "SYNTHETIC_ATTRIBUTE_NAMES", "SYNTHETIC_HELDOUT_START", "TFDS_FILES", "ImageSource",
+    "cache_folder", "open_source",
+    "open_synthetic_heldout",
     "parse_attributes", "parse_partition", "preprocess_decoded", "preprocess_image",
     "preview_images", "raw_dataset", "synthetic_attributes", "synthetic_eyes", "synthetic_faces",
 ]

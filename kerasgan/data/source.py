@@ -10,10 +10,12 @@ import numpy as np
 import tensorflow as tf
 
 from kerasgan.config import TrainConfig
+from kerasgan.errors import ConfigError
 from kerasgan.data.cache import SKIP_REASONS, load_or_build
 from kerasgan.data.celeba import celeba_listing, tfds_listing
 from kerasgan.data.listing import GET_CELEBA, Listing, folder_listing
-from kerasgan.data.synthetic import synthetic_attributes, synthetic_faces
+from kerasgan.data.synthetic import (SYNTHETIC_HELDOUT_START, synthetic_attributes,
+                                     synthetic_faces)
 from kerasgan.errors import DataError
 from kerasgan.labels import label_combinations
 
@@ -300,6 +302,22 @@ class ImageSource:
             warnings=self.warnings,
             index=positions if self._index is None else self._index[positions],
             part=self.part if part is None else part)
+
+
+def open_synthetic_heldout(config: TrainConfig, num: int) -> ImageSource:
+    """`num` built-in faces that a synthetic run never trains on (SYNTHETIC_HELDOUT_START on, at
+    the run's image size and seed): the real images of the README's figures."""
+    if config.dataset != "synthetic":
+        raise ConfigError(f"held-out synthetic faces measure runs trained on them: this run "
+                          f"trained on --dataset={config.dataset}")
+    if config.num_synthetic > SYNTHETIC_HELDOUT_START:
+        raise ConfigError(f"--num_synthetic={config.num_synthetic} reaches the held-out faces "
+                          f"(from {SYNTHETIC_HELDOUT_START:,} on): this run has none")
+    indices = np.arange(SYNTHETIC_HELDOUT_START, SYNTHETIC_HELDOUT_START + num)
+    names, attributes = synthetic_attributes(indices, config.seed)
+    return ImageSource("synthetic", synthetic_faces(indices, config.image_size, config.seed),
+                       seed=config.seed, attributes=attributes, attribute_names=names,
+                       part={"part": "synthetic_heldout", "first": SYNTHETIC_HELDOUT_START})
 
 
 def open_source(config: TrainConfig) -> ImageSource:

@@ -25,6 +25,10 @@ SYNTHETIC_ATTRIBUTE_NAMES = ("Bangs", "Black_Hair", "Blond_Hair", "Long_Hair", "
                              "Smiling")
 
 
+# Built-in faces from this index on are never trained on (a run's are 0 .. num_synthetic - 1):
+# the held-out set that experiments/time_to_faces and `evaluate --real=synthetic_heldout` use.
+SYNTHETIC_HELDOUT_START = 100_000
+
 def synthetic_faces(indices: Iterable[int] | int, image_size: int, seed: int = 0) -> np.ndarray:
     """Procedural cartoon faces, uint8 [N, S, S, 3]; image i depends only on (seed, i).
 
