@@ -1,6 +1,6 @@
 """kerasgan's training step with its fused batch norm against the same step with Keras' own layer.
 
-    python experiments/bench_batchnorm.py --image_size=64 --batch_size=64     # about 4 minutes on CPU
+    python experiments/bench_batchnorm.py --image_size=64 --batch_size=64   # about 4 minutes on CPU
 
 Both variants are bench_train.py's `kerasgan` loop (package defaults, synthetic data, dcgan arch),
 each round in its own subprocess, rounds interleaved; the best and the median round are

@@ -1,13 +1,14 @@
 """GFLOP/s of the dcgan discriminator's convolutions, one at a time, and of G's RGB output layer.
 
-    python experiments/bench_conv_layers.py                  # 64 px, batch 64, about 1 minute on CPU
+    python experiments/bench_conv_layers.py                # 64 px, batch 64, about 1 minute on CPU
 
 For each stride-2 4x4 convolution of the 64 px dcgan D (3->64, 64->128, 128->256, 256->512
 channels) it times, alone, the forward convolution, the input gradient and the filter gradient as
 TensorFlow runs them (oneDNN on, as kerasgan runs), and prints GFLOP/s on all cores. Then G's last
 layer, a stride-2 transposed convolution to 3 channels, against two equivalent forms: the same op
 with the channels padded, and a sub-pixel form (a 2x2 convolution to 12 channels, then
-depth_to_space and a crop to the same output shape). Each figure is the best of --repeats calls after one untimed call.
+depth_to_space and a crop to the same output shape). Each figure is the best of --repeats calls
+after one untimed call.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
     python experiments/bench_train.py --image_size=64 --batch_size=64
     python experiments/bench_train.py --image_size=32,64,128 --batch_size=64   # the README table
     python experiments/bench_train.py --quick                                   # smoke run, seconds
-    python experiments/bench_train.py --jit_compile=false --mixed_precision=off # on a GPU: no XLA, fp32
+    python experiments/bench_train.py --jit_compile=false --mixed_precision=off # GPU: no XLA, fp32
 
 Loops, each in its own subprocess because TF_ENABLE_ONEDNN_OPTS is read when TensorFlow loads:
   kerasgan  the step as `python -m kerasgan.train` runs it: the package's defaults (oneDNN on, and
@@ -354,7 +354,8 @@ def main():
 
     labels = {"kerasio": reference("kerasio", "keras.io-style model.fit GAN"),
               "tutorial": reference("tutorial", "TF-tutorial tf.function step"),
-              "kerasgan": "kerasgan step (--jit_compile={}, --mixed_precision={}: XLA {}, {})".format(
+              "kerasgan": ("kerasgan step (--jit_compile={}, --mixed_precision={}: "
+                           "XLA {}, {})").format(
                   args.jit_compile, args.mixed_precision, results[sizes[0]]["kerasgan"]["jit"],
                   results[sizes[0]]["kerasgan"]["precision"])}
     for name in ("kerasio", "tutorial", "kerasgan"):
@@ -369,8 +370,9 @@ def main():
               f"{fractions[size]:.2f} of the matmul peak")
     key = 64 if 64 in results else sizes[-1]
     last = results[key]
-    print(f"speedup_vs_kerasio={last['kerasgan']['images_per_sec'] / last['kerasio']['images_per_sec']:.2f} "
-          f"speedup_vs_tutorial={last['kerasgan']['images_per_sec'] / last['tutorial']['images_per_sec']:.2f} "
+    ours = last["kerasgan"]["images_per_sec"]
+    print(f"speedup_vs_kerasio={ours / last['kerasio']['images_per_sec']:.2f} "
+          f"speedup_vs_tutorial={ours / last['tutorial']['images_per_sec']:.2f} "
           f"peak_fraction={fractions[key]:.2f}")
 
 

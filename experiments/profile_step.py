@@ -5,10 +5,11 @@
 Trains a few steps as `python -m kerasgan.train` would (package defaults, synthetic data), traces
 `--steps` more with tf.profiler, and prints the op time per step summed over TensorFlow's executor
 threads, grouped by kind (convolutions forward and backward, batch norm, activations, optimizer
-and other element-wise ops) and, for the convolutions, by network and direction. It also prints the convolution FLOPs the step really
-executes (TensorFlow prunes gradients nobody asked for, so the count follows the step's two
-tapes) next to the usual 3 x forward estimate that experiments/bench_train.py uses, and the
-convolutions' throughput per second of op time (per core, as each op ran on a share of them).
+and other element-wise ops) and, for the convolutions, by network and direction. It also prints
+the convolution FLOPs the step really executes (TensorFlow prunes gradients nobody asked for, so
+the count follows the step's two tapes) next to the usual 3 x forward estimate that
+experiments/bench_train.py uses, and the convolutions' throughput per second of op time (per
+core, as each op ran on a share of them).
 
 Op times of ops that ran concurrently overlap in wall time; their sum over threads is the CPU
 time the step keeps busy. The trace is read with the XSpace protobuf TensorFlow ships.
@@ -25,7 +26,8 @@ import sys
 import tempfile
 import time
 
-from bench_train import kerasgan_loop, layer_flops  # experiments/ is on sys.path when this script runs
+# experiments/ is on sys.path when this script runs
+from bench_train import kerasgan_loop, layer_flops
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KINDS = (("conv", re.compile(r"Conv2D|MatMul")), ("batch norm", re.compile(r"BatchNorm")),

@@ -64,7 +64,8 @@ class RunCheckpoint:
             missing[:] = [name for name in self.items if name not in present]
             kept = {name: item for name, item in self.items.items() if name in present}
             status = tf.train.Checkpoint(**kept).restore(path)
-            unused = sorted(present - set(self.items) - {"save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"})
+            unused = sorted(present - set(self.items)
+                            - {"save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"})
             if unused:  # e.g. a mixed_float16 run's loss scale, resumed in float32
                 print(f"note: {path} holds {', '.join(unused)}, which this run does not use")
                 status.expect_partial()
@@ -98,7 +99,8 @@ def _restore_newest_readable(manager: tf.train.CheckpointManager, restore, parti
             status = restore(path)
             (status.expect_partial() if partial else status).assert_existing_objects_matched()
         except (tf.errors.OpError, ValueError, AssertionError, IndexError) as error:
-            failures.append(f"{path}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            failures.append(f"{path}: {reason}")
             continue
         for failure in failures:
             print(f"warning: skipped unreadable checkpoint {failure}")

@@ -1,4 +1,5 @@
-"""Command-line plumbing shared by the entry points: flags generated from TrainConfig, one-line errors."""
+"""Command-line plumbing shared by the entry points: flags generated from TrainConfig,
+one-line errors."""
 
 from __future__ import annotations
 

@@ -65,7 +65,8 @@ class TrainConfig:
                          "override it")
     # Model.
     image_size: int = _field(128, "output side in pixels: 16, 32, 64, 128 or 256")
-    arch: str = _field("seed", "network family: seed (8x8x512 start, the 128 px reference) or dcgan")
+    arch: str = _field("seed", "network family: seed (8x8x512 start, the 128 px reference) "
+                               "or dcgan")
     latent_dim: int = _field(100, "size of the noise vector z")
     channels: int = _field(0, "width: G's first and D's last feature maps have this many "
                            "channels, halved per stage; 0 keeps the family's reference widths")
@@ -116,9 +117,11 @@ class TrainConfig:
     dataset: str = _field("celeba", "data source: celeba, folder, tfds or synthetic")
     data_dir: str = _field("", "folder (or zip) holding the images")
     split: str = _field("train", "CelebA partition: train, val, test or all")
-    crop: int = _field(140, "CelebA centre square crop in pixels of the 178x218 image, before resize")
+    crop: int = _field(140, "CelebA centre square crop in pixels of the 178x218 image, "
+                            "before resize")
     flip: bool = _field(False, "random horizontal flips")
-    cache_dir: str = _field("", "where the preprocessed image cache goes (default: inside data_dir)")
+    cache_dir: str = _field("", "where the preprocessed image cache goes "
+                                "(default: inside data_dir)")
     align: bool = _field(False, "--dataset=folder: find the faces in each picture and align them "
                          "as CelebA's are (eyes level, at fixed places); needs pip install "
                          "kerasgan[align]")
@@ -140,11 +143,13 @@ class TrainConfig:
                                              "turns time-based checkpoints off")
     epoch_work_share: float = _field(0.1, "largest share of the run's time that the per-epoch "
                                      "work (checkpoint, sample grid, plots, export) may take: with "
-                                     "short epochs it is done every few epochs; 1 means every epoch")
+                                     "short epochs it is done every few epochs; "
+                                     "1 means every epoch")
     max_to_keep: int = _field(3, "checkpoints kept on disk")
     nan_policy: str = _field("stop", "on a NaN/Inf loss: stop (keep the last good checkpoint) or "
                              "skip_batch (drop that update; stop after max_bad_steps in a row)")
-    max_bad_steps: int = _field(10, "consecutive non-finite steps tolerated by --nan_policy=skip_batch")
+    max_bad_steps: int = _field(10, "consecutive non-finite steps tolerated by "
+                                    "--nan_policy=skip_batch")
     deterministic: bool = _field(False, "op determinism: a stopped and resumed run equals an "
                                  "uninterrupted one bit for bit (slower on GPU)")
     # Speed and scale (see docs/speed.md).

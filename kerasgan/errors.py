@@ -18,4 +18,5 @@ class RunError(KerasganError):
 
 
 class MetricError(KerasganError):
-    """A metric cannot be computed as asked: missing Inception weights, mismatched sets, bad range."""
+    """A metric cannot be computed as asked: missing Inception weights, mismatched sets,
+    bad range."""

@@ -5,7 +5,8 @@ GAN.generate (the per-epoch grids), sample_lib.generate (by seed) and evaluate_l
 (an evaluation every few epochs, a notebook cell run twice) reuse one trace; any Keras model
 taking [batch, latent_dim] noise works (the training generator, its EMA copy, a loaded .keras).
 A conditional generator (one with `attribute_names`) takes labels too: float32 [N, A], 1.0 where
-the face is to have the attribute; labels.draw_labels draws natural ones from the data's frequencies.
+the face is to have the attribute; labels.draw_labels draws natural ones from the data's
+frequencies.
 """
 
 from __future__ import annotations

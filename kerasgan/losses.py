@@ -57,7 +57,8 @@ def hinge_generator_loss(fake_logits):
 
 def gradient_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real, fake, alpha) -> tf.Tensor:
     """WGAN-GP (Gulrajani et al. 2017): E[(||grad_x critic(x_hat)||_2 - 1)^2], where
-    x_hat = alpha * real + (1 - alpha) * fake and alpha has shape [batch, 1, 1, 1] drawn from U[0, 1]."""
+    x_hat = alpha * real + (1 - alpha) * fake and alpha has shape [batch, 1, 1, 1] drawn from
+    U[0, 1]."""
     real = tf.convert_to_tensor(real)
     fake, alpha = tf.cast(fake, real.dtype), tf.cast(alpha, real.dtype)
     mixed = alpha * real + (1.0 - alpha) * fake
@@ -91,7 +92,8 @@ LOSSES = {
 
 
 def get(kind: str):
-    """(generator_loss, discriminator_loss) for a loss kind; the D loss returns (real, fake) terms."""
+    """(generator_loss, discriminator_loss) for a loss kind;
+    the D loss returns (real, fake) terms."""
     if kind not in LOSSES:
         raise ValueError(f"loss={kind!r} is not one of {', '.join(LOSSES)}")
     return LOSSES[kind]

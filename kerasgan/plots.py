@@ -140,7 +140,8 @@ def plot_d_memorisation(history_rows: Sequence[dict[str, Any]], path: str) -> No
 def save_d_outputs(real_probs: Any, fake_probs: Any, epoch: int, workdir: str) -> str:
     """Keeps an epoch's D outputs (a few KB) under plots/ so `redraw` can rebuild its histogram."""
     buffer = io.BytesIO()
-    np.savez(buffer, real=np.asarray(real_probs, np.float32), fake=np.asarray(fake_probs, np.float32))
+    np.savez(buffer, real=np.asarray(real_probs, np.float32),
+             fake=np.asarray(fake_probs, np.float32))
     path = rundir.d_outputs_path(workdir, epoch)
     write_atomic(path, buffer.getvalue())
     return path
@@ -199,7 +200,8 @@ def progression_picture(sample_paths: Sequence[str], max_rows: int = 8, num_samp
 
 def plot_progression(sample_paths: Sequence[str], path: str, max_rows: int = 8,
                      num_samples: int = 8) -> None:
-    """The same fixed-noise samples across epochs: one row per chosen epoch, labelled on the left."""
+    """The same fixed-noise samples across epochs:
+    one row per chosen epoch, labelled on the left."""
     picture, centers, labels = progression_picture(sample_paths, max_rows, num_samples)
     save_figure(_image_figure(picture, centers, labels), path)
 

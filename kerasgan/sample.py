@@ -1,6 +1,7 @@
 """Sample faces from a run directory or an exported generator, by seed.
 
-    python -m kerasgan.sample --workdir=runs/NAME --num_images=16 [--seeds=0-15] [--grid] [--outdir=DIR]
+    python -m kerasgan.sample --workdir=runs/NAME --num_images=16 [--seeds=0-15] [--grid] \
+        [--outdir=DIR]
     python -m kerasgan.sample --generator=runs/NAME/generator.keras --num_images=10
     python -m kerasgan.sample --workdir=runs/NAME --interpolate=3,7 --frames=16 [--outdir=DIR]
     python -m kerasgan.sample --workdir=runs/NAME --attributes=Smiling=1,Eyeglasses=-1 --grid

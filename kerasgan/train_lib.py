@@ -49,7 +49,8 @@ class TrainingDiverged(RunError):
 @dataclasses.dataclass
 class TrainResult:
     """What a call of train_and_evaluate did: where it stopped and with which exit code, and the
-    trained GAN (`result.gan.generate(z)`, `result.gan.generator`) for sampling without reloading."""
+    trained GAN (`result.gan.generate(z)`, `result.gan.generator`) for sampling without
+    reloading."""
 
     workdir: str
     step: int
@@ -203,7 +204,8 @@ def _steps_per_epoch(config: TrainConfig, num_examples: int) -> int:
                         f"--batch_size={config.batch_size}")
     if config.steps_per_epoch > available:
         raise ConfigError(f"--steps_per_epoch={config.steps_per_epoch} is not allowed: the data "
-                          f"has {available} batches of {config.batch_size}; use at most {available}")
+                          f"has {available} batches of {config.batch_size}; "
+                          f"use at most {available}")
     return config.steps_per_epoch or available
 
 
@@ -318,7 +320,8 @@ class _Loop:
                 if not finished:
                     self._save()
                     return self._stopped(f"at epoch {epoch + 1}", epoch, stop)
-                self._end_epoch(epoch, last=epoch + 1 == self.config.epochs or self._must_stop(stop))
+                self._end_epoch(epoch,
+                                last=epoch + 1 == self.config.epochs or self._must_stop(stop))
                 if self._must_stop(stop) and epoch + 1 < self.config.epochs:
                     return self._stopped(f"after epoch {epoch + 1}", epoch + 1, stop)
         finally:

@@ -49,7 +49,8 @@ def train(strategy, arch, batches, labels=None):
     # Step 2 asks to stop: both replicas' votes must come back.
     metrics = [{k: float(v) for k, v in gan.train_steps(group, stop=i == 1).items()}
                for i, group in enumerate(dataset)]
-    moves = [v.numpy() - w for v, w in zip(gan.generator.weights + gan.discriminator.weights, start)]
+    moves = [v.numpy() - w
+             for v, w in zip(gan.generator.weights + gan.discriminator.weights, start)]
     return metrics, moves
 
 

@@ -20,7 +20,8 @@ def tiny_config(tmp_path):
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    """A finished two-step 16 px synthetic run (one per test module), for sample/evaluate/CLI tests."""
+    """A finished two-step 16 px synthetic run (one per test module),
+    for sample/evaluate/CLI tests."""
     from kerasgan import train_lib
     workdir = str(tmp_path_factory.mktemp("trained") / "run")
     config = config_lib.make_config(image_size=16, latent_dim=8, batch_size=8, epochs=1,

@@ -207,7 +207,8 @@ def test_other_attributes_or_an_attribute_the_data_lacks_are_refused_before_writ
     assert not (tmp_path / "new").exists()
     workdir = tmp_path / "run"
     rundir.write_config(_run_config(workdir), str(workdir))
-    with pytest.raises(RunError, match=r"conditional_attributes: Smiling,Pale_Skin -> Pale_Skin.*overwrite"):
+    with pytest.raises(RunError,
+                       match=r"conditional_attributes: Smiling,Pale_Skin -> Pale_Skin.*overwrite"):
         train_lib.train_and_evaluate(_run_config(workdir, conditional_attributes="Pale_Skin"))
     assert os.listdir(workdir) == ["config.json"]
 

@@ -9,7 +9,8 @@ from kerasgan.errors import ConfigError
 
 def test_defaults_are_the_reference_recipe():
     config = config_lib.TrainConfig()
-    assert (config.image_size, config.batch_size, config.latent_dim, config.epochs) == (128, 128, 100, 105)
+    assert ((config.image_size, config.batch_size, config.latent_dim, config.epochs)
+            == (128, 128, 100, 105))
     assert (config.g_lr, config.d_lr, config.loss) == (1e-4, 1e-4, "nonsaturating")
 
 
@@ -47,7 +48,8 @@ def test_unknown_json_field_is_refused():
     ("batch_size", -1, r"--batch_size=-1 is not allowed: it must be greater than 0"),
     ("beta1", 1.0, r"--beta1=1.0 is not allowed: use a value in \[0, 1\)"),
     ("dataset", "mnist", r"--dataset=mnist is not allowed"),
-    ("preset", "big", r"--preset=big is not allowed: use one of quick32, seed128, dcgan64, keras32"),
+    ("preset", "big",
+     r"--preset=big is not allowed: use one of quick32, seed128, dcgan64, keras32"),
     ("d_norm", "batch", r"--d_norm=batch is not allowed: use one of none, spectral"),
     ("channels", 4, r"--channels=4 is not allowed: use 0 \(the reference widths\) or at least 8"),
     ("r1_gamma", -1.0, r"--r1_gamma=-1.0 is not allowed: it must be at least 0"),

@@ -1,4 +1,5 @@
-"""Execution choices: auto resolution on CPU, k steps per call, mirrored == one device, 2 workers."""
+"""Execution choices: auto resolution on CPU, k steps per call, mirrored == one device,
+2 workers."""
 
 import json
 import os
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import config as config_lib, distribute, gan as gan_lib
+from kerasgan import distribute, gan as gan_lib
 from kerasgan.errors import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,7 +41,8 @@ def test_auto_resolves_to_the_cpu_path_here():
 def test_auto_picks_xla_and_float16_with_gpus():
     assert distribute.resolve_jit_compile("auto", num_gpus=1) is True
     assert distribute.resolve_jit_compile("false", num_gpus=1) is False
-    assert distribute.resolve_mixed_precision("auto", capabilities=[(8, 0), (7, 0)]) == "mixed_float16"
+    assert (distribute.resolve_mixed_precision("auto", capabilities=[(8, 0), (7, 0)])
+            == "mixed_float16")
     assert distribute.resolve_mixed_precision("auto", capabilities=[(6, 1)]) == "float32"
     assert distribute.resolve_mixed_precision("off", capabilities=[(9, 0)]) == "float32"
 
@@ -188,7 +190,8 @@ def test_mixed_float16_scales_losses_and_skips_overflowing_updates(tiny_config):
     before = [w.numpy().copy() for w in gan.generator.trainable_weights]
     metrics = gan.train_step(images)
     assert np.isfinite(float(metrics["g_loss"]))
-    assert all(np.array_equal(b, w.numpy()) for b, w in zip(before, gan.generator.trainable_weights))
+    assert all(np.array_equal(b, w.numpy())
+               for b, w in zip(before, gan.generator.trainable_weights))
     assert float(gan._g_apply.dynamic_scale) == pytest.approx(1.5e38, rel=1e-6)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import checkpointing, ema, gan as gan_lib, inference, networks, rundir, train_lib
+from kerasgan import checkpointing, ema, gan as gan_lib, networks, rundir, train_lib
 from kerasgan.config import TrainConfig
 from kerasgan.labels import draw_labels
 

@@ -61,7 +61,8 @@ def test_gradient_penalty_of_a_linear_critic_is_closed_form():
     real, fake = (rng.standard_normal((4, 2, 2, 3)).astype("float32") for _ in range(2))
     alpha = rng.uniform(size=(4, 1, 1, 1)).astype("float32")
     expected = (np.sqrt(12 * 0.25) - 1.0) ** 2
-    assert float(losses.gradient_penalty(critic, real, fake, alpha)) == pytest.approx(expected, rel=1e-5)
+    assert (float(losses.gradient_penalty(critic, real, fake, alpha))
+            == pytest.approx(expected, rel=1e-5))
 
 
 def test_gradient_penalty_uses_the_interpolates():

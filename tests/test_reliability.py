@@ -45,7 +45,8 @@ def _interrupt(workdir, signum, marker, *extra, env=None):
 def _history(workdir):
     """history.csv without the timing column, which no two runs share."""
     with open(os.path.join(workdir, "history.csv")) as f:
-        return [{k: v for k, v in row.items() if k != "images_per_sec"} for row in csv.DictReader(f)]
+        return [{k: v for k, v in row.items() if k != "images_per_sec"}
+                for row in csv.DictReader(f)]
 
 
 def _checkpoint_values(workdir):
@@ -82,7 +83,7 @@ def test_sigterm_mid_epoch_then_resume_equals_an_uninterrupted_run(straight_run,
         f"ckpt-{stopped_at}")
     proc = _train(workdir)
     assert proc.returncode == 0, proc.stderr
-    assert f"resumed from" in proc.stdout
+    assert "resumed from" in proc.stdout
     _assert_same_run(straight_run, workdir)
 
 
@@ -111,7 +112,8 @@ def test_a_diverging_run_stops_with_the_step_and_keeps_its_checkpoint(tmp_path, 
     with pytest.raises(train_lib.TrainingDiverged,
                        match=r"non-finite loss at step \d+ .*ckpt-2.*--g_lr, --d_lr"):
         train_lib.train_and_evaluate(config.replace(g_lr=1e30, d_lr=1e30))
-    assert tf.train.latest_checkpoint(os.path.join(config.workdir, "checkpoints")).endswith("ckpt-2")
+    assert tf.train.latest_checkpoint(os.path.join(config.workdir, "checkpoints")).endswith(
+        "ckpt-2")
 
 
 def _nan_at(steps):
@@ -161,7 +163,8 @@ def test_a_signal_in_an_epochs_last_step_ends_that_epoch_then_stops(monkeypatch,
     assert "stopped after epoch 1, step 2; checkpoint saved" in capsys.readouterr().out
     assert os.path.isfile(os.path.join(config.workdir, "samples", "epoch_0001.png"))
     assert [row["step"] for row in _history(config.workdir)] == ["1", "2"]
-    assert tf.train.latest_checkpoint(os.path.join(config.workdir, "checkpoints")).endswith("ckpt-2")
+    assert tf.train.latest_checkpoint(os.path.join(config.workdir, "checkpoints")).endswith(
+        "ckpt-2")
     monkeypatch.setattr(gan_lib.GAN, "train_steps", original)
     result = train_lib.train_and_evaluate(config)
     assert (result.status, result.step, result.epoch) == ("finished", 4, 2)
@@ -335,7 +338,8 @@ def test_a_checkpoint_restores_under_the_other_precision(tiny_config, capsys):
     half.step.assign(3)
     checkpoint.save()  # a float16 checkpoint, loss scale included
     full = gan_lib.GAN(tiny_config)
-    assert checkpointing.RunCheckpoint(full, tiny_config.workdir).restore_latest().endswith("ckpt-3")
+    assert checkpointing.RunCheckpoint(full, tiny_config.workdir).restore_latest().endswith(
+        "ckpt-3")
     assert int(full.step) == 3
     assert "holds loss_scale, which this run does not use" in capsys.readouterr().out
 
@@ -367,7 +371,8 @@ def test_a_failed_write_stops_training_and_keeps_the_last_checkpoint(monkeypatch
     kept = _checkpoint_steps(config.workdir)[-1]
     assert kept == (4 if target == "generator" else 2)
     gan = gan_lib.GAN(config)
-    assert checkpointing.RunCheckpoint(gan, config.workdir).restore_latest().endswith(f"ckpt-{kept}")
+    assert checkpointing.RunCheckpoint(gan, config.workdir).restore_latest().endswith(
+        f"ckpt-{kept}")
     checkpointing.load_generator(os.path.join(config.workdir, "generator.keras"))
     assert [row["step"] for row in _history(config.workdir)][:2] == ["1", "2"]
     assert not os.path.exists(os.path.join(config.workdir, rundir.LOCK_FILE))

@@ -27,8 +27,10 @@ def test_one_train_step_gives_finite_metrics_and_moves_both_networks(tiny_config
     assert set(metrics) == set(gan_lib.METRIC_NAMES)
     assert all(np.isfinite(float(v)) for v in metrics.values())
     assert 0.0 <= float(metrics["d_real_acc"]) <= 1.0
-    assert any(not np.array_equal(a, v.numpy()) for a, v in zip(g_before, gan.generator.trainable_variables))
-    assert any(not np.array_equal(a, v.numpy()) for a, v in zip(d_before, gan.discriminator.trainable_variables))
+    assert any(not np.array_equal(a, v.numpy())
+               for a, v in zip(g_before, gan.generator.trainable_variables))
+    assert any(not np.array_equal(a, v.numpy())
+               for a, v in zip(d_before, gan.discriminator.trainable_variables))
     assert int(gan.step) == 1
 
 
@@ -106,7 +108,8 @@ def test_a_non_finite_batch_leaves_the_weights_untouched(tiny_config):
     before = [v.numpy().copy() for v in gan.discriminator.trainable_variables]
     metrics = gan.train_step(images)
     assert not np.isfinite(float(metrics["d_loss"]))
-    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, gan.discriminator.trainable_variables))
+    assert all(np.array_equal(a, v.numpy())
+               for a, v in zip(before, gan.discriminator.trainable_variables))
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +222,8 @@ def test_checkpoint_restores_every_generator_weight(finished_run):
         np.testing.assert_array_equal(a, b.numpy())
 
 
-def test_a_resumed_run_trains_with_the_learning_rates_asked_for_now(tmp_path, tiny_config, monkeypatch):
+def test_a_resumed_run_trains_with_the_learning_rates_asked_for_now(tmp_path, tiny_config,
+                                                                    monkeypatch):
     train_lib.train_and_evaluate(tiny_config)
     seen = {}
     original = gan_lib.GAN.train_steps
@@ -232,7 +236,8 @@ def test_a_resumed_run_trains_with_the_learning_rates_asked_for_now(tmp_path, ti
     assert seen["lr"] == pytest.approx((3e-5, 2e-5))
 
 
-def test_evaluation_during_training_lands_in_history_tensorboard_and_metrics_jsonl(tmp_path, tiny_config):
+def test_evaluation_during_training_lands_in_history_tensorboard_and_metrics_jsonl(
+        tmp_path, tiny_config):
     config = tiny_config.replace(epochs=2, steps_per_epoch=2, eval_every_epochs=1,
                                  eval_metrics="swd", eval_num_samples=16)
     train_lib.train_and_evaluate(config)

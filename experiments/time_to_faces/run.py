@@ -1,4 +1,5 @@
-"""How soon does each recipe draw faces? swd_avg against wall time, recipe by recipe (README.md here).
+"""How soon does each recipe draw faces? swd_avg against wall time, recipe by recipe
+(README.md here).
 
     PYTHONPATH=. python experiments/time_to_faces/run.py [--minutes=5] [--recipes=quick32,...]
 
@@ -127,7 +128,8 @@ def main():
     parser.add_argument("--outdir", default="/tmp/time_to_faces")
     parser.add_argument("--num_samples", type=int, default=1024)
     parser.add_argument("--custom", action="append", default=[],
-                        help="NAME=FLAGS: another recipe, e.g. lr1e-4='--preset=quick32 --d_lr=1e-4'")
+                        help="NAME=FLAGS: another recipe, e.g. "
+                             "lr1e-4='--preset=quick32 --d_lr=1e-4'")
     args = parser.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
 
