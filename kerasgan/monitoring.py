@@ -268,6 +268,18 @@ def _as_signed(samples: Any) -> np.ndarray:
     return array.astype(np.float64)
 
 
+def coarse_diversity(samples: Any, side: int = 8) -> float:
+    """sample_diversity of the images averaged down to side x side: how much their layout and
+    colours differ. Pixel noise, which makes a collapsed generator's garbage look diverse at
+    full size, averages out."""
+    array = _as_signed(samples)
+    count, height, width, channels = array.shape
+    if height % side or width % side:
+        raise ValueError(f"images of {height}x{width} do not average down to {side}x{side}")
+    return sample_diversity(array.reshape(count, side, height // side, side, width // side,
+                                          channels).mean(axis=(2, 4)))
+
+
 def sample_diversity(samples: Any) -> float:
     """Mean L2 distance over all pairs of samples (uint8 is first mapped to [-1, 1]).
 
@@ -288,7 +300,8 @@ class CollapseDetector:
     non-saturating losses a D that tells every image apart still gives G a gradient (quick32's D
     does for most of a healthy run), so a pinned accuracy is no sign of trouble.
     - collapsed: the fixed-noise samples' diversity (see sample_diversity) below
-      diversity_fraction of its first measured value;
+      diversity_fraction of its first measured value, or after the first epoch their coarse
+      diversity (see coarse_diversity) below real_fraction of the training images' own;
     - not improving (runs that evaluate during training): swd_avg has not come below its best so
       far at any of the last `patience` evaluations;
     - memorising (--holdout runs): D's mean sign on training images above its mean sign on
@@ -297,14 +310,19 @@ class CollapseDetector:
 
     Args:
         diversity_fraction: share of the first diversity below which the samples count as collapsed.
+        real_diversity: coarse_diversity of as many training images (None: not judged so).
+        real_fraction: share of real_diversity below which the samples count as collapsed.
         patience: evaluations in a row without a new best swd_avg before it is said.
         gap_threshold: train-minus-held-out sign gap that counts as memorising.
         min_gap_rows: logged steps in a row the gap must last before it counts.
     """
 
-    def __init__(self, diversity_fraction: float = 0.2, patience: int = 4,
+    def __init__(self, diversity_fraction: float = 0.2, real_diversity: float | None = None,
+                 real_fraction: float = 0.35, patience: int = 4,
                  gap_threshold: float = MEMORISATION_GAP, min_gap_rows: int = 3):
         self.diversity_fraction = diversity_fraction
+        self.real_diversity = real_diversity
+        self.real_fraction = real_fraction
         self.patience = patience
         self.gap_threshold = gap_threshold
         self.min_gap_rows = min_gap_rows
@@ -366,6 +384,16 @@ class CollapseDetector:
     def _diversity_message(self, epoch: int, fixed_samples: Any) -> str | None:
         if fixed_samples is None:
             return None
+        hint = ("Check samples/ and plots/progression.png; try a lower --g_lr or "
+                "--loss=wgan-gp.")
+        if self.real_diversity and epoch > 1:
+            coarse = coarse_diversity(fixed_samples)
+            if coarse < self.real_fraction * self.real_diversity:
+                return (f"epoch {epoch}: the fixed-noise samples, averaged down to 8x8, differ "
+                        f"from each other by {coarse:.3g} (mean pairwise distance), under "
+                        f"{self.real_fraction:g} of the training images' "
+                        f"{self.real_diversity:.3g}: the generator looks collapsed to a few "
+                        f"images. {hint}")
         diversity = sample_diversity(fixed_samples)
         if self.first_diversity is None:
             self.first_diversity = diversity
@@ -375,7 +403,7 @@ class CollapseDetector:
         return (f"epoch {epoch}: the fixed-noise samples' diversity (mean pairwise distance "
                 f"{diversity:.4g}) fell below {self.diversity_fraction:g} of its first value "
                 f"({self.first_diversity:.4g}): the generator looks collapsed to a few images. "
-                f"Check samples/ and plots/progression.png; try a lower --g_lr or --loss=wgan-gp.")
+                f"{hint}")
 
 
 def write_model_summary(models: Mapping[str, Any], path: str) -> None:

@@ -276,12 +276,14 @@ class _Loop:
             + evaluate_lib.HISTORY_METRICS)
         self.history.truncate_after(int(gan.step))
         self.summaries = monitoring.SummaryWriter(rundir.path(workdir, rundir.TENSORBOARD_DIR))
-        self.collapse = monitoring.CollapseDetector()
+        self.fixed_noise = fixed_noise(config)
+        real = source.images(min(len(self.fixed_noise), source.num_examples))
+        self.collapse = monitoring.CollapseDetector(
+            real_diversity=monitoring.coarse_diversity(real) if len(real) > 1 else None)
         first_grid = rundir.sample_grid_path(workdir, 1)
         if os.path.isfile(first_grid):  # resumed: diversity is judged against epoch 1, as before
             self.collapse.first_diversity = monitoring.sample_diversity(
                 plots.load_grid_tiles(first_grid))
-        self.fixed_noise = fixed_noise(config)
         self.fixed_labels = fixed_labels(config, gan.attribute_frequencies,  # None: unconditional
                                          combinations=gan.attribute_combinations)
         self.last_save = clock()

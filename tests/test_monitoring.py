@@ -198,6 +198,27 @@ def test_collapse_detector_warns_when_diversity_falls():
     assert "diversity" in message and "collapsed" in message
 
 
+def test_collapse_to_one_noisy_image_is_found_against_the_training_images():
+    """A collapsed G's samples can differ pixel by pixel (noise) and so look diverse at full size;
+    averaged down to 8x8 they are one image, far below the training images' spread."""
+    rng = np.random.default_rng(2)
+    real = rng.uniform(-1, 1, (16, 2, 2, 3)).repeat(16, axis=1).repeat(16, axis=2)
+    one = np.repeat(real[:1], 16, axis=0)
+    collapsed = np.clip(one + rng.normal(0, 0.5, one.shape), -1, 1)
+    assert monitoring.sample_diversity(collapsed) > 0.5 * monitoring.sample_diversity(real)
+    detector = monitoring.CollapseDetector(real_diversity=monitoring.coarse_diversity(real))
+    assert detector.end_epoch(1, collapsed) is None  # the first epoch's samples are not judged
+    assert detector.end_epoch(2, real[::-1]) is None
+    message = detector.end_epoch(3, collapsed)
+    assert message.startswith("epoch 3: the fixed-noise samples, averaged down to 8x8, differ")
+    assert "the generator looks collapsed" in message
+
+
+def test_coarse_diversity_refuses_images_that_do_not_average_down():
+    with pytest.raises(ValueError, match="images of 12x12 do not average down to 8x8"):
+        monitoring.coarse_diversity(np.zeros((2, 12, 12, 3)))
+
+
 def test_write_model_summary_has_both_tables_and_counts(tmp_path):
     import keras
 
