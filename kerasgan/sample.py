@@ -14,8 +14,8 @@ Seed s always gives the same noise vector, so the same generator draws the same 
 --interpolate=A,B walks from seed A's noise to seed B's (spherically) and writes
 interpolate_A_B.png (the frames in one row) and interpolate_A_B.gif.
 
-A conditional run (trained with --conditional_attributes) draws each seed's attributes from the
-training data's frequencies; --attributes sets some of them (1 has it, -1 has it not, as CelebA
+A conditional run (trained with --conditional_attributes) draws each seed's attributes as a
+whole combination the training data has, in proportion; --attributes sets some of them (1 has it, -1 has it not, as CelebA
 writes them), and --attribute_sweep=NAME writes sweep_NAME.png: a row per seed, NAME off in the
 left column and on in the right, the noise and the other attributes kept.
 
@@ -40,7 +40,7 @@ flags.DEFINE_string("interpolate", "", "two seeds A,B: write the spherical inter
 flags.DEFINE_integer("frames", 16, "images in an --interpolate strip and GIF, both ends included")
 flags.DEFINE_string("attributes", "", "conditional runs: attributes every face must have (NAME=1) "
                     "or lack (NAME=-1), e.g. Smiling=1,Eyeglasses=-1; the others are drawn from "
-                    "the training data's frequencies")
+                    "the training data's combinations that have them")
 flags.DEFINE_string("attribute_sweep", "", "conditional runs: one attribute, e.g. Smiling: write "
                     "sweep_Smiling.png, a row per seed (--seeds or --num_images) with the same "
                     "noise and other attributes, the attribute off (left) and on (right)")

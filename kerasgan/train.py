@@ -1,6 +1,6 @@
 """Train a face GAN: flags -> TrainConfig -> train_and_evaluate.
 
-    python -m kerasgan.train --dataset=synthetic --image_size=32 --epochs=2
+    python -m kerasgan.train --preset=quick32       # built-in faces, minutes on a CPU
     python -m kerasgan.train --image_size=128 --epochs=105 --data_dir=PATH_TO_CELEBA
     python -m kerasgan.train --preset=dcgan64 --data_dir=PATH_TO_CELEBA
 
