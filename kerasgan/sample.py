@@ -15,9 +15,10 @@ Seed s always gives the same noise vector, so the same generator draws the same 
 interpolate_A_B.png (the frames in one row) and interpolate_A_B.gif.
 
 A conditional run (trained with --conditional_attributes) draws each seed's attributes as a
-whole combination the training data has, in proportion; --attributes sets some of them (1 has it, -1 has it not, as CelebA
-writes them), and --attribute_sweep=NAME writes sweep_NAME.png: a row per seed, NAME off in the
-left column and on in the right, the noise and the other attributes kept.
+whole combination the training data has, in proportion; --attributes sets some of them (1 has
+it, -1 has it not, as CelebA writes them), and --attribute_sweep=NAME writes sweep_NAME.png: a
+row per seed, NAME off in the left column and on in the right, the noise and the other
+attributes kept.
 
 --truncation=ψ (0 < ψ <= 1) pulls every seed's noise toward the mean (ψ z): fewer odd faces,
 less variety (docs/sampling.md). --checkpoint=STEP draws with one of the run's kept checkpoints
