@@ -147,8 +147,18 @@ def save_d_outputs(real_probs: Any, fake_probs: Any, epoch: int, workdir: str) -
     return path
 
 
-def plot_d_output_hist(real_probs: Any, fake_probs: Any, epoch: int, path: str) -> None:
-    """Overlaid histograms of D's probability on real and on generated images, bins in [0, 1]."""
+def d_output_label(loss: str | None) -> str:
+    """What sigmoid(D's logit) is: a probability of "real" only where D is trained as a
+    classifier (the non-saturating loss); a squashed score under lsgan, wgan-gp and hinge."""
+    if loss in (None, "nonsaturating"):
+        return "D(x) = sigmoid(logit): the probability D gives \"real\""
+    return f"sigmoid(D's {loss} score): above 0.5, D leans \"real\" (not a probability)"
+
+
+def plot_d_output_hist(real_probs: Any, fake_probs: Any, epoch: int, path: str,
+                       loss: str | None = None) -> None:
+    """Overlaid histograms of sigmoid(D's logit) on real and on generated images, bins in
+    [0, 1]; the axis says what that is under the run's loss (d_output_label)."""
     figure = Figure(figsize=(6, 4), layout="constrained")
     axes = figure.subplots()
     bins = np.linspace(0.0, 1.0, 41)
@@ -157,7 +167,7 @@ def plot_d_output_hist(real_probs: Any, fake_probs: Any, epoch: int, path: str) 
         array = np.clip(array[np.isfinite(array)], 0.0, 1.0)
         mean = f"{array.mean():.3f}" if array.size else "n/a"
         axes.hist(array, bins=bins, alpha=0.55, color=color, label=f"{label} (mean {mean})")
-    axes.set(xlim=(0.0, 1.0), xlabel="D(x): probability the discriminator says real",
+    axes.set(xlim=(0.0, 1.0), xlabel=d_output_label(loss),
              ylabel="images", title=f"Discriminator output, epoch {epoch}")
     axes.legend()
     save_figure(figure, path)
@@ -270,11 +280,12 @@ def redraw(workdir: str, histograms: bool = True) -> list[str]:
         written.append(rundir.path(workdir, rundir.PLOTS_DIR, "progression.gif"))
         save_progression_gif(samples, written[-1])
     kept = glob.glob(rundir.d_outputs_path(workdir, "*")) if histograms else []
+    loss = rundir.read_config(workdir).loss if kept and rundir.has_config(workdir) else None
     for outputs in sorted(kept):
         epoch = int(re.search(r"(\d+)\.npz$", outputs).group(1))
         with np.load(outputs, allow_pickle=False) as arrays:
             written.append(rundir.d_output_hist_path(workdir, epoch))
-            plot_d_output_hist(arrays["real"], arrays["fake"], epoch, written[-1])
+            plot_d_output_hist(arrays["real"], arrays["fake"], epoch, written[-1], loss)
     return written
 
 

@@ -513,7 +513,8 @@ class _Loop:
             self.summaries.histogram(step, "d_output/fake", fake_probs)
             plots.save_d_outputs(real_probs, fake_probs, epoch + 1, workdir)
             plots.plot_d_output_hist(real_probs, fake_probs, epoch + 1,
-                                     rundir.d_output_hist_path(workdir, epoch + 1))
+                                     rundir.d_output_hist_path(workdir, epoch + 1),
+                                     self.config.loss)
         self.summaries.flush()
         plots.redraw(workdir, histograms=False)
         warning = self.collapse.end_epoch(epoch + 1, samples)

@@ -258,3 +258,13 @@ def test_the_plots_library_does_not_load_the_command_line():
                            "print(*sorted(m for m in sys.modules if m.startswith('kerasgan.')))")
     assert "kerasgan.plots" in loaded and "kerasgan.train_lib" in loaded
     assert "kerasgan.cli" not in loaded and "kerasgan.plots_main" not in loaded, loaded
+
+
+def test_the_d_output_axis_says_a_probability_only_for_the_classifier_loss():
+    from kerasgan.plots import d_output_label
+
+    assert "the probability D gives" in d_output_label("nonsaturating")
+    assert "the probability D gives" in d_output_label(None)  # runs saved before loss was passed
+    for loss in ("hinge", "wgan-gp", "lsgan"):
+        label = d_output_label(loss)
+        assert f"D's {loss} score" in label and "not a probability" in label
