@@ -38,13 +38,23 @@ def color(images, rng: tf.random.Generator):
 
 
 def _shift(images, shift, axis: int):
-    """Moves each image by shift[i] pixels along axis (1: rows, 2: columns), zeros flowing in."""
-    size = tf.shape(images)[axis]
+    """Moves each image by shift[i] pixels along axis (1: rows, 2: columns), zeros flowing in.
+
+    One gather from the flattened padded batch, without batch_dims: the gradient of a batched
+    gather transposes by a permutation computed at run time, which XLA cannot compile once
+    lazy R1's tf.cond differentiates that gradient again ("InvertPermutation: 0 is
+    duplicated"). The values, and their gradients, are those of the batched gather.
+    """
+    shape = tf.shape(images)
+    batch, size = shape[0], shape[axis]
     padding = [[0, 0], [0, 0], [0, 0], [0, 0]]
     padding[axis] = [1, 1]
     padded = tf.pad(images, padding)
+    lines = tf.reduce_prod(shape[1:axis])
+    flat = tf.reshape(padded, [-1, tf.reduce_prod(shape[axis + 1:])])
     index = tf.clip_by_value(tf.range(size)[None, :] - shift[:, None] + 1, 0, size + 1)
-    return tf.gather(padded, index, axis=axis, batch_dims=1)
+    line = tf.range(batch)[:, None, None] * lines + tf.range(lines)[None, :, None]
+    return tf.reshape(tf.gather(flat, line * (size + 2) + index[:, None, :]), shape)
 
 
 def translation(images, rng: tf.random.Generator, ratio: float = TRANSLATION_RATIO):

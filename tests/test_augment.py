@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasgan import augment, gan as gan_lib
+from kerasgan import augment, gan as gan_lib, losses
 from kerasgan.config import TrainConfig
 from kerasgan.errors import ConfigError
 
@@ -50,6 +50,30 @@ def test_cutout_zeroes_one_square_of_half_the_side_and_leaves_the_rest():
         assert zero.sum() == len(rows) * len(cols)  # one axis-aligned rectangle
         assert len(rows) <= 8 and len(cols) <= 8 and zero.sum() > 0
         assert (image[~zero] == 1.0).all()
+
+
+def test_translation_under_lazy_r1_compiles_with_xla():
+    """Lazy R1 differentiates translation's gradient again inside a tf.cond. A batched gather's
+    gradient transposes by a permutation computed at run time, which XLA refused there
+    ("InvertPermutation: 0 is duplicated") at the second step: the GPU defaults with
+    --augment=translation and --r1_interval > 1 crashed."""
+    kernel = tf.Variable(tf.random.stateless_normal([3, 3, 3, 1], [0, 2]))
+    rng = tf.random.Generator.from_seed(6)
+
+    def critic(images):
+        return tf.nn.conv2d(augment.translation(images, rng), kernel, 1, "SAME")
+
+    @tf.function(jit_compile=True)
+    def lazy_r1(images, step):
+        with tf.GradientTape() as tape:
+            penalty = tf.cond(step % 2 == 0, lambda: losses.r1_penalty(critic, images),
+                              lambda: tf.zeros([]))
+        return penalty, tape.gradient(penalty, kernel)
+
+    penalties = [lazy_r1(_images(), tf.constant(step)) for step in range(3)]
+    assert [float(p) > 0 for p, _ in penalties] == [True, False, True]
+    assert all(np.isfinite(g.numpy()).all() for _, g in penalties)
+    assert float(tf.reduce_sum(tf.abs(penalties[2][1]))) > 0
 
 
 def test_probability_zero_is_the_identity_and_one_augments_every_image():
