@@ -100,6 +100,21 @@ def test_spectral_norm_holds_each_d_layer_near_unit_spectral_norm():
         assert np.linalg.svd(kernel, compute_uv=False)[0] == pytest.approx(1.0, abs=0.05)
 
 
+def test_spectral_norm_keeps_ds_logit_float32_under_mixed_float16():
+    """Keras' SpectralNormalization casts its output to its input's dtype: wrapped under the
+    global mixed_float16 policy, D's float32 logit layer gave float16 logits, and the GPU
+    defaults with --r1_gamma failed to add the float32 penalty to the float16 loss."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        _, discriminator = networks.build_networks(16, 8, "dcgan", channels=8, d_norm="spectral")
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert discriminator.blocks[0].compute_dtype == "float16"
+    images = np.zeros((4, 16, 16, 3), "float32")
+    assert discriminator(images, training=True).dtype == "float32"
+
+
 def test_get_config_round_trips_channels_and_norm():
     generator, discriminator = networks.build_networks(16, 8, "dcgan", channels=32,
                                                        d_norm="spectral")

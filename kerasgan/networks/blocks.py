@@ -39,8 +39,14 @@ def normal_init():
 
 
 def spectral_wrap(norm: str) -> Callable[[layers.Layer], layers.Layer]:
-    """"spectral": wraps a layer in spectral normalisation (Miyato et al. 2018); "none": as is."""
-    return layers.SpectralNormalization if norm == "spectral" else (lambda layer: layer)
+    """"spectral": wraps a layer in spectral normalisation (Miyato et al. 2018); "none": as is.
+
+    The wrapper computes in the wrapped layer's dtype policy, not the global one: under
+    mixed_float16 a float32 layer (D's logit, the projection) stays float32 when wrapped.
+    """
+    if norm != "spectral":
+        return lambda layer: layer
+    return lambda layer: layers.SpectralNormalization(layer, dtype=layer.dtype_policy)
 
 
 def dense_to_map(start: int, width: int, init, sync_batchnorm: bool,
