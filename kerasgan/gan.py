@@ -274,7 +274,9 @@ class GAN:
         return metrics
 
     def _replica_step_at(self, group, i):
-        step = tf.nest.map_structure(lambda x: x[:, i], group)
+        # A gather, not x[:, i]: XLA takes a slice's bounds as compile-time constants, so the
+        # loop's i compiled the step once per value, steps_per_call times.
+        step = tf.nest.map_structure(lambda x: tf.gather(x, i, axis=1), group)
         return self._replica_step(*step) if isinstance(step, tuple) else self._replica_step(step)
 
     def _replica_step(self, real, labels=None):
