@@ -89,7 +89,8 @@ class GAN:
         replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % replicas:
             raise ConfigError(f"--batch_size={config.batch_size} is not allowed: it must be a "
-                              f"multiple of the {replicas} replicas of --strategy={config.strategy}")
+                              f"multiple of the {replicas} replicas of "
+                              f"--strategy={config.strategy}")
         self.jit_compile = distribute.resolve_jit_compile(config.jit_compile)
         self.precision = distribute.resolve_mixed_precision(config.mixed_precision)
         keras.utils.set_random_seed(config.seed)
@@ -117,8 +118,9 @@ class GAN:
             # the checkpoint holds, so a run resumes under any precision (the scale re-adapts).
             self._g_apply, self._d_apply = self.g_optimizer, self.d_optimizer
             if self.precision == "mixed_float16":
-                self._g_apply = keras.optimizers.LossScaleOptimizer(self.g_optimizer, name="g_scale")
-                self._d_apply = keras.optimizers.LossScaleOptimizer(self.d_optimizer, name="d_scale")
+                scale = keras.optimizers.LossScaleOptimizer
+                self._g_apply = scale(self.g_optimizer, name="g_scale")
+                self._d_apply = scale(self.d_optimizer, name="d_scale")
                 self._g_apply.build(self.generator.trainable_variables)
                 self._d_apply.build(self.discriminator.trainable_variables)
             self.noise = tf.random.Generator.from_seed(config.seed)
@@ -197,7 +199,8 @@ class GAN:
         return found
 
     def seed_generator_states(self) -> list[tf.Variable]:
-        """Keras SeedGenerator states (Dropout's) that tf.train.Checkpoint does not track by itself."""
+        """Keras SeedGenerator states (Dropout's) that tf.train.Checkpoint does not track by
+        itself."""
         return [v.value for model in (self.generator, self.discriminator) for v in model.variables
                 if v.path.endswith("seed_generator_state")]
 
@@ -345,7 +348,8 @@ class GAN:
             fake_logits = self._run_d(fake, labels)
             d_loss, d_real, d_fake = self._d_loss(real, fake, real_logits, fake_logits, labels)
             g_loss = self.g_loss_fn(fake_logits)
-            d_scaled, g_scaled = self._scaled(d_loss, self._d_apply), self._scaled(g_loss, self._g_apply)
+            d_scaled = self._scaled(d_loss, self._d_apply)
+            g_scaled = self._scaled(g_loss, self._g_apply)
         d_grads = d_tape.gradient(d_scaled, self.discriminator.trainable_variables)
         g_grads = g_tape.gradient(g_scaled, self.generator.trainable_variables)
         _apply_if_finite([d_loss, g_loss], [(d_grads, self.discriminator, self._d_apply),
