@@ -59,6 +59,14 @@ def test_bench_checkpoint_times_saves_and_the_share_of_a_run():
                      re.M), out
 
 
+def test_gpu_check_smoke_runs_the_four_modes_and_they_agree():
+    out = _run("gpu_check.py", "--smoke")
+    rows = re.findall(r"^\| quick32 \| (on|off) \| (on|off) \| [0-9.]+ \| [0-9.]+ \| \d+ \| "
+                      r"[0-9.]+× \| [^|]+ \| (—|yes|\*\*no\*\*) \|$", out, re.M)
+    assert rows == [("off", "off", "—"), ("on", "off", "yes"), ("off", "on", "yes"),
+                    ("on", "on", "yes")], out
+
+
 # ------------------------------------------------------------------------------------------------
 # The recipe folders: each README's command, run for two steps at 16 px (pytest -k recipe).
 
