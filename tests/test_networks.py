@@ -44,7 +44,8 @@ def test_dcgan_64_follows_radford_et_al():
     assert isinstance(init, keras.initializers.RandomNormal) and init.stddev == 0.02
 
 
-@pytest.mark.parametrize("arch,size", [("seed", 16), ("seed", 32), ("dcgan", 32), ("seed", 64)])
+@pytest.mark.parametrize("arch,size", [("seed", 16), ("seed", 32), ("dcgan", 32), ("seed", 64),
+                                       ("resnet", 16), ("resnet", 64)])
 def test_output_shapes_and_range(arch, size):
     generator, discriminator = networks.build_networks(size, 8, arch)
     z = np.random.default_rng(0).standard_normal((2, 8)).astype("float32")
@@ -52,6 +53,68 @@ def test_output_shapes_and_range(arch, size):
     assert images.shape == (2, size, size, 3)
     assert images.min() >= -1.0 and images.max() <= 1.0
     assert discriminator(images).shape == (2, 1)
+
+
+def test_resnet_follows_sn_gan_with_biggan_widths():
+    generator, discriminator = networks.build_networks(32, 8, "resnet", channels=64,
+                                                       d_norm="spectral")
+    assert _layer_names(generator) == (["Dense", "Reshape"] + ["ResidualUp"] * 3 + [
+        "FusedBatchNormalization", "ReLU", "Conv2D", "Activation"])
+    ups = generator.blocks[2:5]
+    assert [(b.in_width, b.filters) for b in ups] == [(64, 64), (64, 32), (32, 16)]
+    assert generator.blocks[0].units == 4 * 4 * 64
+    assert _layer_names(discriminator) == ["ResidualDown"] * 3 + [
+        "ReLU", "GlobalSumPooling", "Flatten", "SpectralNormalization"]
+    downs = discriminator.blocks[:3]
+    assert [b.filters for b in downs] == [16, 32, 64] and [b.first for b in downs] == [
+        True, False, False]
+    # Every convolution of D is spectrally normalised: three per block and the logit.
+    wrapped = [w for w in discriminator.weights if "vector_u" in w.path]
+    assert len(wrapped) == 3 * 3 + 1
+    default_g, default_d = networks.build_networks(32, 8, "resnet")
+    assert default_g.blocks[0].units == 4 * 4 * 256 and default_d.blocks[2].filters == 256
+
+
+def test_a_residual_up_block_is_its_shortcut_when_its_last_convolution_is_zero():
+    block = networks.blocks.ResidualUp(4, 6)
+    x = np.random.default_rng(0).standard_normal((2, 3, 3, 4)).astype("float32")
+    assert block(x).shape == (2, 6, 6, 6)
+    for weight in (block.conv2.kernel, block.conv2.bias):
+        weight.assign(np.zeros(weight.shape))
+    upsampled = x.repeat(2, axis=1).repeat(2, axis=2)  # nearest-neighbour 2x
+    expected = upsampled @ block.shortcut.kernel.numpy()[0, 0] + block.shortcut.bias.numpy()
+    np.testing.assert_allclose(block(x).numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_residual_down_block_is_its_pooled_shortcut_when_its_last_convolution_is_zero(first):
+    block = networks.blocks.ResidualDown(5, first=first)
+    x = np.random.default_rng(1).standard_normal((2, 4, 4, 3)).astype("float32")
+    assert block(x).shape == (2, 2, 2, 5)
+    for weight in (block.conv2.kernel, block.conv2.bias):
+        weight.assign(np.zeros(weight.shape))
+    pooled = x.reshape(2, 2, 2, 2, 2, 3).mean(axis=(2, 4))  # 2x2 average pooling
+    # A 1x1 convolution and average pooling commute: the two shortcut orders agree.
+    expected = pooled @ block.shortcut.kernel.numpy()[0, 0] + block.shortcut.bias.numpy()
+    np.testing.assert_allclose(block(x).numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_global_sum_pooling_sums_each_channel_over_positions():
+    x = np.random.default_rng(2).standard_normal((2, 3, 4, 5)).astype("float32")
+    np.testing.assert_allclose(networks.blocks.GlobalSumPooling()(x).numpy(),
+                               x.sum(axis=(1, 2)), rtol=1e-5)
+
+
+def test_a_resnet_pair_round_trips_through_keras_files(tmp_path):
+    generator, discriminator = networks.build_networks(16, 8, "resnet", channels=16,
+                                                       d_norm="spectral")
+    z = np.random.default_rng(1).standard_normal((3, 8)).astype("float32")
+    images = generator(z).numpy()
+    for model, x in ((generator, z), (discriminator, images)):
+        path = str(tmp_path / f"{model.name}.keras")
+        model.save(path)
+        loaded = keras.models.load_model(path, safe_mode=True)
+        np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), atol=1e-6)
 
 
 def test_bad_arch_or_size_is_refused():
@@ -141,7 +204,8 @@ def _inputs(batch=4, seed=0):
 
 
 @pytest.mark.parametrize("arch,d_norm", [("seed", "none"), ("dcgan", "none"),
-                                         ("seed", "spectral"), ("dcgan", "spectral")])
+                                         ("seed", "spectral"), ("dcgan", "spectral"),
+                                         ("resnet", "spectral")])
 def test_conditional_networks_give_images_and_one_float32_logit(arch, d_norm):
     generator, discriminator = _conditional(arch, d_norm)
     z, labels = _inputs()
@@ -152,7 +216,7 @@ def test_conditional_networks_give_images_and_one_float32_logit(arch, d_norm):
     assert logits.shape == (4, 1) and logits.dtype == "float32"
 
 
-@pytest.mark.parametrize("arch", ["seed", "dcgan"])
+@pytest.mark.parametrize("arch", ["seed", "dcgan", "resnet"])
 def test_the_labels_change_gs_images_and_ds_judgement(arch):
     generator, discriminator = _conditional(arch)
     z, labels = _inputs()
@@ -302,7 +366,7 @@ def _cbn(arch):
                                    attribute_frequencies=(0.5, 0.4, 0.1), g_conditioning="cbn")[0]
 
 
-@pytest.mark.parametrize("arch", ["seed", "dcgan"])
+@pytest.mark.parametrize("arch", ["seed", "dcgan", "resnet"])
 def test_a_cbn_generator_starts_as_the_concat_generator(arch):
     keras.utils.set_random_seed(5)
     concat = _conditional(arch)[0]
@@ -324,7 +388,7 @@ def test_a_cbn_generator_starts_as_the_concat_generator(arch):
     assert not np.any(generator.label_modulation.kernel.numpy())
 
 
-@pytest.mark.parametrize("arch", ["seed", "dcgan"])
+@pytest.mark.parametrize("arch", ["seed", "dcgan", "resnet"])
 def test_a_cbn_generators_label_map_changes_its_faces(arch):
     generator = _cbn(arch)
     z, labels = _inputs()

@@ -1,6 +1,6 @@
 """The layers every network family is made of, and the conditioning pieces they share.
 
-A family module (seed.py, dcgan.py) stacks these; widths, kernels, normalisation and the
+A family module (seed.py, dcgan.py, resnet.py) stacks these; widths, kernels, normalisation and the
 activation are arguments, not branches. Each function returns new Keras layers in the order the
 network applies them, so a family's stack, its weights and its checkpoint keys follow from the
 calls it makes.
@@ -65,11 +65,11 @@ def up_block(width: int, kernel: int, init, sync_batchnorm: bool,
             batch_norm(sync_batchnorm), activation()]
 
 
-def to_rgb(kernel: int, strides: int, init) -> list:
-    """G's last block: a transposed convolution to 3 channels and tanh, kept in float32 so the
-    images (and the losses on them) stay float32 under mixed precision."""
-    return [layers.Conv2DTranspose(3, kernel, strides=strides, padding="same",
-                                   kernel_initializer=init),
+def to_rgb(kernel: int, strides: int, init, transposed: bool = True) -> list:
+    """G's last block: a (transposed, by default) convolution to 3 channels and tanh, kept in
+    float32 so the images (and the losses on them) stay float32 under mixed precision."""
+    conv = layers.Conv2DTranspose if transposed else layers.Conv2D
+    return [conv(3, kernel, strides=strides, padding="same", kernel_initializer=init),
             layers.Activation("tanh", dtype="float32")]
 
 
@@ -86,6 +86,89 @@ def down_block(width: int, kernel: int, init, wrap, use_bias: bool,
     if dropout is not None:
         block.append(layers.Dropout(dropout))
     return block
+
+
+@keras.saving.register_keras_serializable(package="kerasgan")
+class ResidualUp(layers.Layer):
+    """G's residual up-block (SN-GAN's and BigGAN's): batch norm, ReLU, nearest 2x upsampling,
+    3x3 convolution, batch norm, ReLU, 3x3 convolution, added to a shortcut of the upsampled
+    input through a 1x1 convolution. `modulated_widths` lists its two batch norms' channels, so
+    conditional batch norm (run_modulated) can scale and shift each of them."""
+
+    def __init__(self, in_width: int, width: int, sync_batchnorm: bool = False,
+                 initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.in_width, self.filters, self.sync_batchnorm = in_width, width, sync_batchnorm
+        self.initializer = keras.initializers.get(initializer)
+        conv = lambda size: layers.Conv2D(width, size, padding="same",  # noqa: E731
+                                          kernel_initializer=self.initializer)
+        self.norm1, self.norm2 = batch_norm(sync_batchnorm), batch_norm(sync_batchnorm)
+        self.conv1, self.conv2, self.shortcut = conv(3), conv(3), conv(1)
+        self.upsample = layers.UpSampling2D(2, interpolation="nearest")
+
+    @property
+    def modulated_widths(self) -> list[int]:
+        return [self.in_width, self.filters]
+
+    def call(self, x, training=False, modulation=None):
+        gains = split_modulation(modulation, self.modulated_widths)
+        h = modulate(self.norm1(x, training=training), next(gains))
+        h = self.conv1(self.upsample(ops.relu(h)))
+        h = modulate(self.norm2(h, training=training), next(gains))
+        return self.conv2(ops.relu(h)) + self.shortcut(self.upsample(x))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 2 * input_shape[1], 2 * input_shape[2], self.filters)
+
+    def get_config(self):
+        return dict(super().get_config(), in_width=self.in_width, width=self.filters,
+                    sync_batchnorm=self.sync_batchnorm,
+                    initializer=keras.initializers.serialize(self.initializer))
+
+
+@keras.saving.register_keras_serializable(package="kerasgan")
+class ResidualDown(layers.Layer):
+    """D's residual down-block (SN-GAN's and BigGAN's): ReLU, 3x3 convolution, ReLU, 3x3
+    convolution, 2x2 average pooling, added to a shortcut through a 1x1 convolution and the same
+    pooling. The first block (`first`) takes the image itself: no ReLU before its first
+    convolution, and its shortcut pools before the 1x1 convolution (SN-GAN's "optimised" block).
+    Every convolution goes through `wrap` (spectral normalisation with --d_norm=spectral)."""
+
+    def __init__(self, width: int, first: bool = False, norm: str = "none",
+                 initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.first, self.norm = width, first, norm
+        self.initializer = keras.initializers.get(initializer)
+        wrap = spectral_wrap(norm)
+        conv = lambda size: wrap(layers.Conv2D(width, size, padding="same",  # noqa: E731
+                                               kernel_initializer=self.initializer))
+        self.conv1, self.conv2, self.shortcut = conv(3), conv(3), conv(1)
+        self.pool = layers.AveragePooling2D(2)
+
+    def call(self, x, training=False):
+        h = x if self.first else ops.relu(x)
+        h = self.conv2(ops.relu(self.conv1(h, training=training)), training=training)
+        skip = (self.shortcut(self.pool(x), training=training) if self.first
+                else self.pool(self.shortcut(x, training=training)))
+        return self.pool(h) + skip
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1] // 2, input_shape[2] // 2, self.filters)
+
+    def get_config(self):
+        return dict(super().get_config(), width=self.filters, first=self.first, norm=self.norm,
+                    initializer=keras.initializers.serialize(self.initializer))
+
+
+@keras.saving.register_keras_serializable(package="kerasgan")
+class GlobalSumPooling(layers.Layer):
+    """The sum over a map's positions, per channel (SN-GAN's D ends with ReLU and this)."""
+
+    def call(self, x):
+        return ops.sum(x, axis=(1, 2))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
 
 
 def logit_head(init, wrap) -> layers.Layer:
@@ -165,29 +248,53 @@ def label_modulation(units: int) -> layers.Layer:
 
 def batch_norm_widths(stack: list) -> list[int]:
     """The channel count of each batch norm in a layer stack, read from the layer before it
-    (a Reshape's last dimension, a convolution's filters)."""
+    (a Reshape's last dimension, a convolution's or block's filters); a block holding batch
+    norms (ResidualUp) contributes its own `modulated_widths`."""
     widths, previous = [], None
     for layer in stack:
         if isinstance(layer, FusedBatchNormalization):
             widths.append(previous.target_shape[-1] if isinstance(previous, layers.Reshape)
                           else previous.filters)
+        widths += getattr(layer, "modulated_widths", [])
         previous = layer
     return widths
 
 
+def split_modulation(modulation, widths: list[int]):
+    """The (gain, shift) pairs, one per width, read in order from modulation
+    [batch, 2 * sum(widths)]; pairs of None when modulation is None."""
+    offset = 0
+    for count in widths:
+        if modulation is None:
+            yield None
+            continue
+        yield (modulation[:, offset:offset + count],
+               modulation[:, offset + count:offset + 2 * count])
+        offset += 2 * count
+
+
+def modulate(x, pair):
+    """x * (1 + gain) + shift per example and channel; x itself when pair is None."""
+    if pair is None:
+        return x
+    gain, shift = (ops.cast(t, x.dtype) for t in pair)
+    if len(x.shape) == 4:
+        gain, shift = gain[:, None, None, :], shift[:, None, None, :]
+    return x * (1.0 + gain) + shift
+
+
 def run_modulated(stack: list, x, modulation, widths: list[int], training: bool):
     """x through the stack, each batch norm's output scaled by (1 + gain) and shifted by shift,
-    both per example and channel, read in order from modulation [batch, 2 * sum(widths)]."""
-    offset, width = 0, iter(widths)
+    both per example and channel, read in order from modulation [batch, 2 * sum(widths)]
+    (widths as batch_norm_widths gives them); a block holding batch norms is given its share."""
+    pairs = split_modulation(modulation, widths)
     for layer in stack:
-        x = layer(x, training=training)
         if isinstance(layer, FusedBatchNormalization):
-            count = next(width)
-            gain = ops.cast(modulation[:, offset:offset + count], x.dtype)[:, None, None, :]
-            shift = ops.cast(modulation[:, offset + count:offset + 2 * count],
-                             x.dtype)[:, None, None, :]
-            if len(x.shape) == 2:  # a batch norm on a flat tensor
-                gain, shift = gain[:, 0, 0, :], shift[:, 0, 0, :]
-            x = x * (1.0 + gain) + shift
-            offset += 2 * count
+            x = modulate(layer(x, training=training), next(pairs))
+        elif hasattr(layer, "modulated_widths"):
+            own = [next(pairs) for _ in layer.modulated_widths]
+            x = layer(x, training=training,
+                      modulation=ops.concatenate([t for pair in own for t in pair], axis=-1))
+        else:
+            x = layer(x, training=training)
     return x

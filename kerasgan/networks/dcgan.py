@@ -27,11 +27,12 @@ def generator_layers(stages: int, channels: int, sync_batchnorm: bool, init) -> 
     return stack + blocks.to_rgb(KERNEL, strides=2, init=init)
 
 
-def discriminator_layers(stages: int, channels: int, sync_batchnorm: bool, wrap, dropout: float,
-                         init) -> tuple[list, int]:
+def discriminator_layers(stages: int, channels: int, sync_batchnorm: bool, norm: str,
+                         dropout: float, init) -> tuple[list, int]:
+    wrap = blocks.spectral_wrap(norm)
     widths = blocks.discriminator_widths(stages, channels)
     stack = []
     for i, width in enumerate(widths):
         norm = (lambda: blocks.batch_norm(sync_batchnorm)) if i else None
         stack += blocks.down_block(width, KERNEL, init, wrap, use_bias=i == 0, norm=norm)
-    return stack, widths[-1]
+    return stack, START * START * widths[-1]

@@ -2,8 +2,9 @@
     START                  the side of G's first map and D's last one
     initializer()          the weight initialiser one network shares across its layers
     generator_layers(stages, channels, sync_batchnorm, init) -> G's layers, z to tanh images
-    discriminator_layers(stages, channels, sync_batchnorm, wrap, dropout, init)
-                           -> (D's layers, image to its last map, and that map's width)
+    discriminator_layers(stages, channels, sync_batchnorm, norm, dropout, init)
+                           -> (D's layers, image to its features, and how many features
+                               they flatten to: phi(x) of the projection head)
 Generator and Discriminator (models.py) add what every family shares: the attribute
 conditioning, D's flatten, logit and projection. A new family is one module and one line here
 (and its name in config.ARCHS, which tests/test_networks.py holds equal to this registry)."""
@@ -13,9 +14,9 @@ from __future__ import annotations
 import math
 
 from kerasgan.config import IMAGE_SIZES
-from kerasgan.networks import dcgan, seed
+from kerasgan.networks import dcgan, resnet, seed
 
-FAMILIES = {"seed": seed, "dcgan": dcgan}
+FAMILIES = {"seed": seed, "dcgan": dcgan, "resnet": resnet}
 
 
 def family(arch: str):

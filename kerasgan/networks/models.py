@@ -177,8 +177,8 @@ class Discriminator(keras.Model):
         stages = families.stages(image_size, arch)
         init = family.initializer()
         wrap = blocks.spectral_wrap(norm)
-        stack, width = family.discriminator_layers(stages, channels, sync_batchnorm, wrap,
-                                                   dropout, init)
+        stack, features = family.discriminator_layers(stages, channels, sync_batchnorm, norm,
+                                                      dropout, init)
         stack.append(layers.Flatten())
         logit = blocks.logit_head(init, wrap)
         if not self.attribute_names:  # the unconditional D, layer for layer as before
@@ -187,8 +187,7 @@ class Discriminator(keras.Model):
         # Conditional: net ends at phi(x), the flattened features; psi and V act on them.
         self.net = keras.Sequential(stack, name="layers")
         self.logit = logit
-        # phi(x) has the start resolution squared times the last stage's width units.
-        self.projection = blocks.projection_head(family.START ** 2 * width, init, wrap)
+        self.projection = blocks.projection_head(features, init, wrap)
 
     @property
     def blocks(self) -> list:

@@ -25,10 +25,11 @@ def generator_layers(stages: int, channels: int, sync_batchnorm: bool, init) -> 
     return stack + blocks.to_rgb(KERNEL, strides=1, init=init)
 
 
-def discriminator_layers(stages: int, channels: int, sync_batchnorm: bool, wrap, dropout: float,
-                         init) -> tuple[list, int]:
+def discriminator_layers(stages: int, channels: int, sync_batchnorm: bool, norm: str,
+                         dropout: float, init) -> tuple[list, int]:
+    wrap = blocks.spectral_wrap(norm)
     widths = blocks.discriminator_widths(stages, channels)
     stack = []
     for width in widths:
         stack += blocks.down_block(width, KERNEL, init, wrap, use_bias=True, dropout=dropout)
-    return stack, widths[-1]
+    return stack, START * START * widths[-1]
