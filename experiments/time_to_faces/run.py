@@ -127,6 +127,8 @@ def main():
     parser.add_argument("--checkpoint_every", type=int, default=250)
     parser.add_argument("--outdir", default="/tmp/time_to_faces")
     parser.add_argument("--num_samples", type=int, default=1024)
+    parser.add_argument("--image_size", type=int, default=32,
+                        help="side of the held-out faces: the recipes' image size")
     parser.add_argument("--custom", action="append", default=[],
                         help="NAME=FLAGS: another recipe, e.g. "
                              "lr1e-4='--preset=quick32 --d_lr=1e-4'")
@@ -140,8 +142,10 @@ def main():
     runs = {name: run_recipe(name, flags, args) for name, flags in recipes.items()}
 
     from kerasgan import data
-    held_out = data.synthetic_faces(np.arange(HELD_OUT, HELD_OUT + args.num_samples), 32)
-    other = data.synthetic_faces(np.arange(FLOOR_OTHER, FLOOR_OTHER + args.num_samples), 32)
+    held_out = data.synthetic_faces(np.arange(HELD_OUT, HELD_OUT + args.num_samples),
+                                    args.image_size)
+    other = data.synthetic_faces(np.arange(FLOOR_OTHER, FLOOR_OTHER + args.num_samples),
+                                 args.image_size)
     from kerasgan import metrics
     floor = metrics.sliced_wasserstein_distance(other, held_out, seed=0)["swd_avg"]
     results = {}
