@@ -21,8 +21,7 @@ import keras
 import tensorflow as tf
 
 from kerasgan import rundir
-from kerasgan.config import (TRAINING_EVAL_METRICS, TrainConfig, parse_attribute_names,
-                             parse_metrics)
+from kerasgan.config import TrainConfig
 from kerasgan.errors import ConfigError, RunError
 from kerasgan.fileio import atomic_target
 from kerasgan.networks import Generator, build_generator
@@ -169,8 +168,7 @@ def load_best_generator(workdir: str) -> tuple[TrainConfig, Generator, dict]:
         elif not (config.eval_every_kimg or config.eval_every_epochs):
             why = ("it does not evaluate during training (--eval_every_kimg=0, "
                    "--eval_every_epochs=0)")
-        elif "swd" not in parse_metrics(config.eval_metrics, "eval_metrics",
-                                        TRAINING_EVAL_METRICS):
+        elif "swd" not in config.eval_metric_names:
             why = f"its --eval_metrics={config.eval_metrics} has no swd"
         else:
             why = "it has not been evaluated yet"
@@ -184,7 +182,7 @@ def build_run_generator(workdir: str) -> tuple[TrainConfig, Generator]:
     """A run's generator as config.json (and attributes.json) describe it, weights not loaded."""
     config = rundir.read_config(workdir)
     frequencies, combinations = (), ()
-    if parse_attribute_names(config.conditional_attributes):
+    if config.attribute_names:
         frequencies, combinations = rundir.read_attributes(workdir, config)[1:]
     return config, build_generator(config, attribute_frequencies=frequencies,
                                    attribute_combinations=combinations)

@@ -255,6 +255,28 @@ class TrainConfig:
         _choice("g_conditioning", self.g_conditioning, G_CONDITIONINGS)
         return self
 
+    # The comma-separated fields as the values they mean, parsed by the one function per field
+    # that validate() checks them with; everything downstream reads these, not the strings.
+    @property
+    def attribute_names(self) -> tuple[str, ...]:
+        """--conditional_attributes as names, in label-column order; () when unconditional."""
+        return parse_attribute_names(self.conditional_attributes)
+
+    @property
+    def augment_ops(self) -> tuple[str, ...]:
+        """--augment as operations, in the canonical order; () for none."""
+        return parse_augment(self.augment)
+
+    @property
+    def fixed_augment_p(self) -> float | None:
+        """--augment_p as a probability; None when adaptive (auto)."""
+        return parse_augment_p(self.augment_p)
+
+    @property
+    def eval_metric_names(self) -> tuple[str, ...]:
+        """--eval_metrics as metric names, in order, without repeats."""
+        return parse_metrics(self.eval_metrics, "eval_metrics", TRAINING_EVAL_METRICS)
+
     @property
     def run_name(self) -> str:
         """The default run directory name: the same command always resumes the same run."""

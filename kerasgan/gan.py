@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasgan import augment, distribute, ema, inference, losses, networks
-from kerasgan.config import TrainConfig, parse_attribute_names, parse_augment, parse_augment_p
+from kerasgan.config import TrainConfig
 from kerasgan.errors import ConfigError
 from kerasgan.labels import check_combinations, draw_labels
 from kerasgan.noise import seeded_noise
@@ -49,7 +49,7 @@ def fixed_labels(config: TrainConfig, frequencies, num: Optional[int] = None,
     """The labels behind the per-epoch grid of a conditional run: one row per grid seed, drawn
     from the attribute combinations (or frequencies) as `sample` draws them (labels.draw_labels),
     the same all run; None for an unconditional run."""
-    if not parse_attribute_names(config.conditional_attributes):
+    if not config.attribute_names:
         return None
     return draw_labels(frequencies, grid_seeds(config, num), combinations)
 
@@ -75,7 +75,7 @@ class GAN:
     def __init__(self, config: TrainConfig, strategy: Optional[tf.distribute.Strategy] = None,
                  attribute_frequencies=None, attribute_combinations=()):
         self.config = config
-        self.attribute_names = parse_attribute_names(config.conditional_attributes)
+        self.attribute_names = config.attribute_names
         if attribute_frequencies is None:
             attribute_frequencies = (0.5,) * len(self.attribute_names)
         self.attribute_frequencies = tuple(float(f) for f in attribute_frequencies)
@@ -94,8 +94,8 @@ class GAN:
         self.jit_compile = distribute.resolve_jit_compile(config.jit_compile)
         self.precision = distribute.resolve_mixed_precision(config.mixed_precision)
         keras.utils.set_random_seed(config.seed)
-        self.augment_names = parse_augment(config.augment)
-        fixed_p = parse_augment_p(config.augment_p)
+        self.augment_names = config.augment_ops
+        fixed_p = config.fixed_augment_p
         self.adaptive_augment = bool(self.augment_names) and fixed_p is None
         self.metric_names = METRIC_NAMES + (AUGMENT_METRIC_NAMES if self.augment_names else ())
         with self.strategy.scope():

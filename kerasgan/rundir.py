@@ -26,7 +26,7 @@ import socket
 import time
 from typing import Optional
 
-from kerasgan.config import TrainConfig, parse_attribute_names
+from kerasgan.config import TrainConfig
 from kerasgan.errors import ConfigError, RunError
 from kerasgan.fileio import write_atomic
 from kerasgan.labels import check_combinations
@@ -138,7 +138,7 @@ def read_attributes(workdir: str, config: Optional[TrainConfig] = None
         combinations = check_combinations(stored.get("combinations", ()), len(names))
     except (ValueError, KeyError, TypeError) as error:  # JSONDecodeError is a ValueError
         raise RunError(f"{attributes_path} is not a valid attributes file: {error}") from error
-    if config is not None and names != parse_attribute_names(config.conditional_attributes):
+    if config is not None and names != config.attribute_names:
         raise RunError(f"{attributes_path} names {','.join(names) or 'no attributes'}, but the "
                        f"run's config.json has conditional_attributes="
                        f"{config.conditional_attributes}")

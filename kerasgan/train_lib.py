@@ -30,7 +30,7 @@ import tensorflow as tf
 from tqdm import tqdm  # text bars everywhere: tqdm.auto needs ipywidgets in notebooks
 
 from kerasgan import checkpointing, data, distribute, evaluate_lib, monitoring, plots, rundir
-from kerasgan.config import PRESETS, TrainConfig, make_config, parse_attribute_names
+from kerasgan.config import PRESETS, TrainConfig, make_config
 from kerasgan.errors import ConfigError, DataError, RunError
 from kerasgan.gan import GAN, fixed_labels, fixed_noise
 from kerasgan.interrupts import GracefulStop
@@ -95,7 +95,7 @@ def _attribute_shares(config: TrainConfig, source, run_dir: str, overwrite: bool
     A resumed run keeps the shares it started with (attributes.json; a run saved before
     combinations were kept goes on without them, so its labels are drawn as before); a new one
     takes the source's."""
-    names = parse_attribute_names(config.conditional_attributes)
+    names = config.attribute_names
     if not names:
         return None, ()
     source.check_attributes(names)
@@ -301,7 +301,7 @@ class _Loop:
         self.total_seconds = {"training": 0.0, "epoch work": 0.0}
         # Built once, at start: missing Inception weights fail now, not after the first epoch.
         self.feature_extractor = (evaluate_lib.make_feature_extractor(
-            config.eval_metrics, config.inception_weights or None)
+            config.eval_metric_names, config.inception_weights or None)
             if config.eval_every_epochs or config.eval_every_kimg else None)
         # --holdout: the fixed image sets D's sign is watched on (as many of each), and the best
         # evaluation so far (a resumed run goes on from its record).
@@ -531,7 +531,8 @@ class _Loop:
             return []
         real = self.heldout or self.source
         results = evaluate_lib.evaluate_generator(
-            self.gan.inference_generator, config, config.eval_metrics, config.eval_num_samples,
+            self.gan.inference_generator, config, config.eval_metric_names,
+            config.eval_num_samples,
             inception_weights=config.inception_weights or None,
             feature_extractor=self.feature_extractor,
             cache_dir=rundir.path(self.workdir, rundir.STATS_FOLDER), seed=0, source=real)

@@ -49,7 +49,7 @@ def test_unknown_json_field_is_refused():
     ("beta1", 1.0, r"--beta1=1.0 is not allowed: use a value in \[0, 1\)"),
     ("dataset", "mnist", r"--dataset=mnist is not allowed"),
     ("preset", "big",
-     r"--preset=big is not allowed: use one of quick32, seed128, dcgan64, keras32"),
+     r"--preset=big is not allowed: use one of quick32, quick64, seed128, dcgan64, keras32"),
     ("d_norm", "batch", r"--d_norm=batch is not allowed: use one of none, spectral"),
     ("channels", 4, r"--channels=4 is not allowed: use 0 \(the reference widths\) or at least 8"),
     ("r1_gamma", -1.0, r"--r1_gamma=-1.0 is not allowed: it must be at least 0"),
@@ -101,6 +101,17 @@ def test_augment_lists_are_parsed_in_canonical_order():
     assert config_lib.parse_augment("cutout, color") == ("color", "cutout")
     assert config_lib.parse_augment("") == ()
     assert config_lib.parse_augment_p("auto") is None and config_lib.parse_augment_p("0.3") == 0.3
+
+
+def test_the_comma_fields_are_read_as_values():
+    config = config_lib.make_config(augment="cutout, color", augment_p="0.3",
+                                    eval_metrics="kid,swd,kid",
+                                    conditional_attributes=" Smiling , Bangs")
+    assert config.augment_ops == ("color", "cutout") and config.fixed_augment_p == 0.3
+    assert config.eval_metric_names == ("kid", "swd")
+    assert config.attribute_names == ("Smiling", "Bangs")
+    plain = config_lib.TrainConfig()
+    assert (plain.augment_ops, plain.fixed_augment_p, plain.attribute_names) == ((), None, ())
 
 
 def test_checkpoint_intervals_may_be_off_but_not_negative():

@@ -33,7 +33,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from kerasgan.config import G_CONDITIONINGS, TrainConfig, parse_attribute_names
+from kerasgan.config import G_CONDITIONINGS, TrainConfig
 from kerasgan.labels import check_combinations
 from kerasgan.networks import blocks, families
 
@@ -218,7 +218,7 @@ def generator_kwargs(config, attribute_frequencies=(), attribute_combinations=()
     combinations for a conditional run): the one place they are read from a config."""
     kwargs = dict(image_size=config.image_size, latent_dim=config.latent_dim, arch=config.arch,
                   channels=config.channels)
-    names = parse_attribute_names(config.conditional_attributes)
+    names = config.attribute_names
     if names:
         kwargs.update(attribute_names=names, attribute_frequencies=tuple(attribute_frequencies),
                       attribute_combinations=tuple(attribute_combinations),
@@ -230,7 +230,7 @@ def discriminator_kwargs(config) -> dict:
     """The Discriminator arguments a TrainConfig implies: the one place they are read."""
     kwargs = dict(image_size=config.image_size, arch=config.arch, channels=config.channels,
                   norm=config.d_norm)
-    names = parse_attribute_names(config.conditional_attributes)
+    names = config.attribute_names
     if names:
         kwargs.update(attribute_names=names)
     return kwargs
