@@ -245,32 +245,67 @@ def time_loop(run, steps: int, warmup: int, batch_size: int) -> dict:
 # ------------------------------------------------------------------------------------------------
 # The driver: FLOP count, interleaved subprocess rounds, the table.
 
+def _conv_flops(layer, in_shape, out_shape) -> int:
+    """2 x multiply-adds of one convolution (transposed or not) per image; 0 for other layers."""
+    import keras
+    layer = getattr(layer, "layer", layer)  # a spectrally normalised layer: the wrapped one
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        k = layer.kernel_size
+        return 2 * in_shape[1] * in_shape[2] * k[0] * k[1] * in_shape[-1] * out_shape[-1]
+    if isinstance(layer, keras.layers.Conv2D):
+        k = layer.kernel_size
+        return 2 * out_shape[1] * out_shape[2] * k[0] * k[1] * in_shape[-1] * out_shape[-1]
+    return 0
+
+
+def _block_flops(layer, shape) -> int:
+    """A residual block's convolutions (networks.blocks.ResidualUp / ResidualDown) per image."""
+    from kerasgan.networks import blocks
+    h, w, c, width = shape[1], shape[2], shape[-1], layer.filters
+    if isinstance(layer, blocks.ResidualUp):  # all three at the doubled resolution
+        big = (1, 2 * h, 2 * w)
+        return (_conv_flops(layer.conv1, (*big, c), (*big, width))
+                + _conv_flops(layer.conv2, (*big, width), (*big, width))
+                + _conv_flops(layer.shortcut, (*big, c), (*big, width)))
+    shortcut = (1, h // 2, w // 2) if layer.first else (1, h, w)  # the first pools before it
+    return (_conv_flops(layer.conv1, (1, h, w, c), (1, h, w, width))
+            + _conv_flops(layer.conv2, (1, h, w, width), (1, h, w, width))
+            + _conv_flops(layer.shortcut, (*shortcut, c), (*shortcut, width)))
+
+
 def layer_flops(model, shape) -> list[int]:
-    """Forward FLOPs per image (2 x multiply-adds) of each Dense/Conv2D/Conv2DTranspose layer of a
-    kerasgan network, in order, for an input of `shape` (batch 1)."""
+    """Forward FLOPs per image (2 x multiply-adds) of each Dense, convolution and residual block
+    of a kerasgan network (spectrally normalised or not), in order, for an input of `shape`
+    (batch 1)."""
     import keras
     flops = []
     for layer in model.net.layers:
         out_shape = layer.compute_output_shape(shape)
-        if isinstance(layer, keras.layers.Dense):
+        inner = getattr(layer, "layer", layer)
+        if isinstance(inner, keras.layers.Dense):
             flops.append(2 * shape[-1] * out_shape[-1])
-        elif isinstance(layer, keras.layers.Conv2DTranspose):
-            k = layer.kernel_size
-            flops.append(2 * shape[1] * shape[2] * k[0] * k[1] * shape[-1] * out_shape[-1])
-        elif isinstance(layer, keras.layers.Conv2D):
-            k = layer.kernel_size
-            flops.append(2 * out_shape[1] * out_shape[2] * k[0] * k[1] * shape[-1] * out_shape[-1])
+        elif isinstance(inner, keras.layers.Conv2D) or isinstance(inner,
+                                                                  keras.layers.Conv2DTranspose):
+            flops.append(_conv_flops(inner, shape, out_shape))
+        elif hasattr(layer, "filters") and hasattr(layer, "conv1"):
+            flops.append(_block_flops(layer, shape))
         shape = out_shape
     return flops
 
 
-def train_flops_per_image(image_size: int, latent_dim: int = 100, arch: str = "seed") -> float:
-    """3 x forward FLOPs of G(z) + D(real) + D(fake), from the layer shapes (see the docstring)."""
+def train_flops_per_image(image_size: int, latent_dim: int = 100, arch: str = "seed",
+                          channels: int = 0, d_steps: int = 1) -> float:
+    """FLOPs per real image of one train step, from the layer shapes: 3 x forward FLOPs of
+    G(z) + D(real) + D(fake) (see the docstring). With d_steps > 1 (separate updates), each D
+    update costs G's forward and 3 x D on real and fake, and G's update 3 x (G + D)."""
     from kerasgan import networks
-    generator, discriminator = networks.build_networks(image_size, latent_dim, arch)
-    g = layer_flops(generator, (1, latent_dim))
-    d = layer_flops(discriminator, (1, image_size, image_size, 3))
-    return 3 * (sum(g) + 2 * sum(d))
+    generator, discriminator = networks.build_networks(image_size, latent_dim, arch,
+                                                       channels=channels)
+    g = sum(layer_flops(generator, (1, latent_dim)))
+    d = sum(layer_flops(discriminator, (1, image_size, image_size, 3)))
+    if d_steps == 1:
+        return 3 * (g + 2 * d)
+    return d_steps * (g + 6 * d) + 3 * (g + d)
 
 
 def _onednn_on() -> bool:

@@ -37,9 +37,13 @@ RUNS = {
     "keras32": dict(XLA),
     "quick32": dict(FLOAT16, r1_gamma=1.0, r1_interval=2, steps_per_call=2),
     "folder64": dict(FLOAT16),
+    "celeba64": dict(GPU_DEFAULTS),
+    "quick64": dict(XLA),
+    "celeba128": dict(XLA),
 }
 # The two processes' shares, of about equal cost.
-HALVES = (("folder32", "keras32", "folder64"), ("dcgan64", "seed128", "quick32"))
+HALVES = (("folder32", "keras32", "folder64", "celeba64"),
+          ("dcgan64", "seed128", "quick32", "celeba128", "quick64"))
 OPTIONS = {
     "augment with every operation": lambda c: c.augment == "color,translation,cutout",
     "lazy R1": lambda c: c.r1_gamma > 0 and c.r1_interval > 1,
@@ -52,6 +56,7 @@ OPTIONS = {
     "G's average": lambda c: c.g_ema,
     "steps_per_call > 1": lambda c: c.steps_per_call > 1,
     "seed networks": lambda c: c.arch == "seed",
+    "resnet networks": lambda c: c.arch == "resnet",
     "held-out images": lambda c: c.holdout > 0,
 }
 # XLA's CPU code generation without LLVM's costly optimisations (a quarter less compile time): the

@@ -98,16 +98,17 @@ def test_old_runs_read_as_without_them_and_holdout_is_part_of_the_run(tmp_path):
 
 def test_folder_presets():
     quick = config_lib.make_config("quick32")
-    assert list(config_lib.PRESETS)[:4] == ["quick32", "seed128", "dcgan64", "keras32"]
+    assert list(config_lib.PRESETS)[:5] == ["quick32", "quick64", "seed128", "dcgan64", "keras32"]
     for name, size in (("folder32", 32), ("folder64", 64)):
         config = config_lib.make_config(name, data_dir="faces")
         assert (config.image_size, config.dataset, config.flip) == (size, "folder", True)
         assert config.holdout == 0.05 and config.kimg > 0
         assert config.kimg / config.eval_every_kimg >= 10  # a best generator to choose from
         assert (config.augment, config.augment_p) == ("color,translation,cutout", "auto")
-        for field in ("arch", "channels", "latent_dim", "batch_size", "loss", "d_norm", "g_lr",
+        for field in ("arch", "channels", "latent_dim", "loss", "d_norm", "g_lr",
                       "d_lr", "beta1", "g_ema", "g_ema_kimg"):
             assert getattr(config, field) == getattr(quick, field), field
+        assert config.batch_size == 32  # as measured, before quick32 moved to batch 16
     assert "folder32" in config_lib.TrainConfig.__dataclass_fields__["preset"].metadata["help"]
 
 
