@@ -157,7 +157,8 @@ def main():
                        held_out) if run["checkpoints"] else float("nan"))
         results[name] = dict(run, curve=curve, final=final, final_raw_g=raw, floor=floor)
     print(f"\nswd_avg x1e3, {args.num_samples} generated vs {args.num_samples} held-out synthetic "
-          f"{args.image_size} px faces, seed 0; floor (real vs real) {floor:.1f}; limit {args.minutes:g} min")
+          f"{args.image_size} px faces, seed 0; floor (real vs real) {floor:.1f}; "
+          f"limit {args.minutes:g} min")
     print("| recipe | ended | wall s | steps | swd_avg (inference G) | swd_avg (raw G) | "
           "collapse warning |")
     print("|---|---|---:|---:|---:|---:|---|")
