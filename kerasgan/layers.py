@@ -25,7 +25,8 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
 
     def _fused(self, inputs, training, mask) -> bool:
         return (bool(training) and self.trainable and mask is None and not self.synchronized
-                and not self.renorm and len(inputs.shape) in (2, 4)
+                and not getattr(self, "renorm", False)  # Keras 3.11's layer has no renorm
+                and len(inputs.shape) in (2, 4)
                 and self.axis % len(inputs.shape) == len(inputs.shape) - 1)
 
     def call(self, inputs, training=None, mask=None):
