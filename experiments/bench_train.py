@@ -278,16 +278,17 @@ def layer_flops(model, shape) -> list[int]:
     of a kerasgan network (spectrally normalised or not), in order, for an input of `shape`
     (batch 1)."""
     import keras
+
+    from kerasgan.networks import blocks
     flops = []
     for layer in model.net.layers:
         out_shape = layer.compute_output_shape(shape)
-        inner = getattr(layer, "layer", layer)
+        inner = getattr(layer, "layer", layer)  # a spectrally normalised layer: the wrapped one
         if isinstance(inner, keras.layers.Dense):
             flops.append(2 * shape[-1] * out_shape[-1])
-        elif isinstance(inner, keras.layers.Conv2D) or isinstance(inner,
-                                                                  keras.layers.Conv2DTranspose):
+        elif isinstance(inner, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
             flops.append(_conv_flops(inner, shape, out_shape))
-        elif hasattr(layer, "filters") and hasattr(layer, "conv1"):
+        elif isinstance(layer, (blocks.ResidualUp, blocks.ResidualDown)):
             flops.append(_block_flops(layer, shape))
         shape = out_shape
     return flops

@@ -318,20 +318,26 @@ class TrainConfig:
                 if getattr(self, name) != getattr(other, name)}
 
 
+# Faces within five minutes on a 2-core CPU, no download (experiments/time_to_faces): a narrow
+# 32 px DCGAN, hinge loss and a spectrally normalised D, G averaged, on 16,384 built-in synthetic
+# faces (4,096 let D memorise them within the five minutes), in batches of 16: twice the updates
+# of batch 32 in the same time, which learned faster per second.
+_QUICK32 = dict(image_size=32, arch="dcgan", channels=128, latent_dim=64, batch_size=16,
+                epochs=16, g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.999, loss="hinge",
+                d_norm="spectral", dataset="synthetic", num_synthetic=16384, g_ema=True,
+                g_ema_kimg=20.0)
+# GPU recipes for CelebA, not yet run anywhere: the residual networks with SN-GAN's and BigGAN's
+# published settings (hinge loss, spectral norm in D, two D steps per G step, Adam beta1 0 with
+# D learning 4x faster, G averaged), ~100k G steps of batch 64 (experiments/README.md: why, and
+# their estimated GPU cost).
+_CELEBA64 = dict(image_size=64, arch="resnet", channels=512, latent_dim=128, batch_size=64,
+                 epochs=40, g_lr=1e-4, d_lr=4e-4, beta1=0.0, beta2=0.999, loss="hinge",
+                 d_norm="spectral", d_steps=2, dataset="celeba", g_ema=True)
+
 PRESETS: dict[str, dict[str, Any]] = {
-    # Faces within five minutes on a 2-core CPU, no download (experiments/time_to_faces): a
-    # narrow 32 px DCGAN, hinge loss and a spectrally normalised D, G averaged, on 16,384
-    # built-in synthetic faces (4,096 let D memorise them within the five minutes), in batches
-    # of 16: twice the updates of batch 32 in the same time, which learned faster per second.
-    "quick32": dict(image_size=32, arch="dcgan", channels=128, latent_dim=64, batch_size=16,
-                    epochs=16, g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.999, loss="hinge",
-                    d_norm="spectral", dataset="synthetic", num_synthetic=16384, g_ema=True,
-                    g_ema_kimg=20.0),
+    "quick32": _QUICK32,
     # quick32 at 64 px: faces within 15 minutes on a 2-core CPU (experiments/time_to_faces).
-    "quick64": dict(image_size=64, arch="dcgan", channels=128, latent_dim=64, batch_size=16,
-                    epochs=21, g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.999, loss="hinge",
-                    d_norm="spectral", dataset="synthetic", num_synthetic=16384, g_ema=True,
-                    g_ema_kimg=20.0),
+    "quick64": dict(_QUICK32, image_size=64, epochs=21),
     # The reference: 128 px faces, CelebA, 105 epochs, batch 128, Adam(1e-4) on both networks.
     "seed128": dict(image_size=128, arch="seed", latent_dim=100, batch_size=128, epochs=105,
                     g_lr=1e-4, d_lr=1e-4, beta1=0.9, beta2=0.999, loss="nonsaturating"),
@@ -341,16 +347,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The classic 32 px Keras face GAN: 100-d noise, Adam 2e-4 beta1 0.5, batch 128.
     "keras32": dict(image_size=32, arch="seed", latent_dim=100, batch_size=128, epochs=100,
                     g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.999, loss="nonsaturating"),
-    # GPU recipes for CelebA, not yet run anywhere: the residual networks with SN-GAN's and
-    # BigGAN's published settings (hinge loss, spectral norm in D, two D steps per G step,
-    # Adam beta1 0 with D learning 4x faster, G averaged), ~100k G steps of batch 64
-    # (experiments/README.md: why, and their estimated GPU cost).
-    "celeba64": dict(image_size=64, arch="resnet", channels=512, latent_dim=128, batch_size=64,
-                     epochs=40, g_lr=1e-4, d_lr=4e-4, beta1=0.0, beta2=0.999, loss="hinge",
-                     d_norm="spectral", d_steps=2, dataset="celeba", g_ema=True),
-    "celeba128": dict(image_size=128, arch="resnet", channels=512, latent_dim=128,
-                      batch_size=64, epochs=40, g_lr=1e-4, d_lr=4e-4, beta1=0.0, beta2=0.999,
-                      loss="hinge", d_norm="spectral", d_steps=2, dataset="celeba", g_ema=True),
+    "celeba64": _CELEBA64,
+    "celeba128": dict(_CELEBA64, image_size=128),
 }
 # Your own face folder (--dataset=folder --data_dir=DIR, 100-5,000 images): quick32's networks
 # and optimiser, flips and DiffAugment with ADA's probability against memorisation, 5 % held out
@@ -365,7 +363,7 @@ PRESETS["folder32"] = dict(_FOLDER, dataset="folder", flip=True, holdout=0.05,
                            eval_every_kimg=40.0, augment="color,translation,cutout",
                            augment_p="auto", kimg=400.0)
 PRESETS["folder64"] = dict(PRESETS["folder32"], image_size=64, kimg=100.0, eval_every_kimg=10.0)
-del _FOLDER
+del _FOLDER, _QUICK32, _CELEBA64
 
 
 def make_config(preset: str = "", **overrides: Any) -> TrainConfig:

@@ -132,7 +132,7 @@ class ResidualDown(layers.Layer):
     convolution, 2x2 average pooling, added to a shortcut through a 1x1 convolution and the same
     pooling. The first block (`first`) takes the image itself: no ReLU before its first
     convolution, and its shortcut pools before the 1x1 convolution (SN-GAN's "optimised" block).
-    Every convolution goes through `wrap` (spectral normalisation with --d_norm=spectral)."""
+    Every convolution is spectrally normalised when norm is "spectral" (--d_norm)."""
 
     def __init__(self, width: int, first: bool = False, norm: str = "none",
                  initializer="glorot_uniform", **kwargs):
