@@ -13,7 +13,8 @@ Loops, each in its own subprocess because TF_ENABLE_ONEDNN_OPTS is read when Ten
             noisy labels, then G) trained by model.fit, TensorFlow defaults.
   tutorial  the TensorFlow DCGAN tutorial's tf.function step (two tapes), TensorFlow defaults.
 "TensorFlow defaults" depend on the CPU: TF 2.21 turns oneDNN on by itself only on CPUs with
-AVX512_VNNI, AVX512_BF16 or AMX, and leaves it off on AVX2 CPUs such as the one the issue measured.
+AVX512_VNNI, AVX512_BF16 or AMX, and leaves it off on AVX2-only CPUs (such as the 2-core AMD
+EPYC machines this project also runs on).
 --reference_onednn=default (the default) leaves TF_ENABLE_ONEDNN_OPTS unset for the two
 reference loops, so they get what TensorFlow picks on this machine; `off` gives them the AVX2
 machines' default (oneDNN off) anywhere. Each row says what TensorFlow actually ran.

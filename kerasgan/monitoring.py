@@ -268,16 +268,27 @@ def _as_signed(samples: Any) -> np.ndarray:
     return array.astype(np.float64)
 
 
-def coarse_diversity(samples: Any, side: int = 8) -> float:
-    """sample_diversity of the images averaged down to side x side: how much their layout and
-    colours differ. Pixel noise, which makes a collapsed generator's garbage look diverse at
-    full size, averages out."""
+def _coarse(samples: Any, side: int) -> np.ndarray:
+    """The images on [-1, 1] averaged down to side x side, float64 [N, side, side, C]."""
     array = _as_signed(samples)
     count, height, width, channels = array.shape
     if height % side or width % side:
         raise ValueError(f"images of {height}x{width} do not average down to {side}x{side}")
-    return sample_diversity(array.reshape(count, side, height // side, side, width // side,
-                                          channels).mean(axis=(2, 4)))
+    return array.reshape(count, side, height // side, side, width // side,
+                         channels).mean(axis=(2, 4))
+
+
+def coarse_diversity(samples: Any, side: int = 8) -> float:
+    """sample_diversity of the images averaged down to side x side: how much their layout and
+    colours differ. Pixel noise, which makes a collapsed generator's garbage look diverse at
+    full size, averages out."""
+    return sample_diversity(_coarse(samples, side))
+
+
+def coarse_mean(samples: Any, side: int = 8) -> np.ndarray:
+    """The images' mean, averaged down to side x side (float64 [side, side, C]): their average
+    layout and colours, which a generator drawing the training images shares with them."""
+    return _coarse(samples, side).mean(axis=0)
 
 
 def sample_diversity(samples: Any) -> float:
@@ -302,6 +313,10 @@ class CollapseDetector:
     - collapsed: the fixed-noise samples' diversity (see sample_diversity) below
       diversity_fraction of its first measured value, or after the first epoch their coarse
       diversity (see coarse_diversity) below real_fraction of the training images' own;
+    - drawing something else (collapsed or diverged to a texture unlike the data): after the
+      first epoch the samples' coarse_mean is further from the training images' than
+      far_fraction of the training images' coarse diversity (healthy runs: under 0.2;
+      experiments/warnings/README.md);
     - not improving (runs that evaluate during training): swd_avg has not come below its best so
       far at any of the last `patience` evaluations;
     - memorising (--holdout runs): D's mean sign on training images above its mean sign on
@@ -312,17 +327,24 @@ class CollapseDetector:
         diversity_fraction: share of the first diversity below which the samples count as collapsed.
         real_diversity: coarse_diversity of as many training images (None: not judged so).
         real_fraction: share of real_diversity below which the samples count as collapsed.
+        real_mean: coarse_mean of the training images (None: not judged so; needs
+            real_diversity).
+        far_fraction: share of real_diversity beyond which the samples' coarse_mean counts as
+            far from real_mean.
         patience: evaluations in a row without a new best swd_avg before it is said.
         gap_threshold: train-minus-held-out sign gap that counts as memorising.
         min_gap_rows: logged steps in a row the gap must last before it counts.
     """
 
     def __init__(self, diversity_fraction: float = 0.2, real_diversity: float | None = None,
-                 real_fraction: float = 0.35, patience: int = 4,
+                 real_fraction: float = 0.35, real_mean: np.ndarray | None = None,
+                 far_fraction: float = 0.6, patience: int = 4,
                  gap_threshold: float = MEMORISATION_GAP, min_gap_rows: int = 3):
         self.diversity_fraction = diversity_fraction
         self.real_diversity = real_diversity
         self.real_fraction = real_fraction
+        self.real_mean = real_mean
+        self.far_fraction = far_fraction
         self.patience = patience
         self.gap_threshold = gap_threshold
         self.min_gap_rows = min_gap_rows
@@ -394,6 +416,14 @@ class CollapseDetector:
                         f"{self.real_fraction:g} of the training images' "
                         f"{self.real_diversity:.3g}: the generator looks collapsed to a few "
                         f"images. {hint}")
+            if self.real_mean is not None:
+                shift = float(np.linalg.norm(coarse_mean(fixed_samples) - self.real_mean))
+                if shift > self.far_fraction * self.real_diversity:
+                    return (f"epoch {epoch}: the fixed-noise samples' mean, averaged down to "
+                            f"8x8, is {shift:.3g} away from the training images' (over "
+                            f"{self.far_fraction:g} of their own mean pairwise distance, "
+                            f"{self.real_diversity:.3g}): the generator draws something other "
+                            f"than the training images, collapsed or diverged. {hint}")
         diversity = sample_diversity(fixed_samples)
         if self.first_diversity is None:
             self.first_diversity = diversity

@@ -279,7 +279,8 @@ class _Loop:
         self.fixed_noise = fixed_noise(config)
         real = source.images(min(len(self.fixed_noise), source.num_examples))
         self.collapse = monitoring.CollapseDetector(
-            real_diversity=monitoring.coarse_diversity(real) if len(real) > 1 else None)
+            real_diversity=monitoring.coarse_diversity(real) if len(real) > 1 else None,
+            real_mean=monitoring.coarse_mean(real) if len(real) > 1 else None)
         first_grid = rundir.sample_grid_path(workdir, 1)
         if os.path.isfile(first_grid):  # resumed: diversity is judged against epoch 1, as before
             self.collapse.first_diversity = monitoring.sample_diversity(

@@ -233,3 +233,29 @@ def test_write_model_summary_has_both_tables_and_counts(tmp_path):
     assert "g_dense" in text and "d_dense" in text
 
 
+
+
+def test_a_generator_drawing_one_texture_unlike_the_data_is_warned():
+    """Diverged to a texture: the samples differ enough at 8x8 (varied blobs on one pattern), but
+    their mean is far from the training images' (a live run: experiments/warnings)."""
+    rng = np.random.default_rng(3)
+    real = rng.uniform(-1, 1, (16, 2, 2, 3)).repeat(16, axis=1).repeat(16, axis=2)
+    texture = np.tile(np.array([0.9, -0.8, -0.9]), (16, 32, 32, 1))
+    blobs = rng.uniform(-1, 1, (16, 4, 4, 3)).repeat(8, axis=1).repeat(8, axis=2)
+    garbage = np.clip(texture + 0.6 * blobs, -1, 1)
+    spread = monitoring.coarse_diversity(real)
+    assert monitoring.coarse_diversity(garbage) > 0.35 * spread  # the older rules stay silent
+    detector = monitoring.CollapseDetector(real_diversity=spread,
+                                           real_mean=monitoring.coarse_mean(real))
+    assert detector.end_epoch(1, garbage) is None  # the first epoch's samples are not judged
+    assert detector.end_epoch(2, real[::-1]) is None
+    message = detector.end_epoch(3, garbage)
+    assert message.startswith("epoch 3: the fixed-noise samples' mean, averaged down to 8x8, is ")
+    assert "the generator draws something other than the training images" in message
+    assert detector.end_epoch(4, garbage) is None  # said once
+
+
+def test_coarse_mean_is_the_mean_of_the_block_averages():
+    images = np.random.default_rng(4).uniform(-1, 1, (5, 16, 16, 3))
+    expected = images.mean(axis=0).reshape(8, 2, 8, 2, 3).mean(axis=(1, 3))
+    np.testing.assert_allclose(monitoring.coarse_mean(images), expected, atol=1e-12)

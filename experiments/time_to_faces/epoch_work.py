@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python experiments/time_to_faces/epoch_work.py [--epochs=50]
 
-The case from the issue: 101 face photos (64x64 JPEGs, here synthetic faces) at 32 px with
+The case of a user's small folder: 101 face photos (64x64 JPEGs, here synthetic faces) at 32 px with
 `--preset=dcgan64 --image_size=32 --batch_size=16`, a 6-step epoch. Each run ends with the
 trainer's own line, `time: training X s, per-epoch work ... Y s = Z %`, printed here side by side.
 """

@@ -7,7 +7,7 @@ Each recipe trains through the real command line (`python -m kerasgan.train`, st
 and is stopped by SIGTERM at the time limit unless it ends by itself first. Checkpoints are kept
 every --checkpoint_every steps; the time each one appeared on disk, measured from the command's
 start, is its elapsed time. After training, every checkpoint's inference generator (G's average
-when the run keeps one) is measured with the issue's protocol: 1,024 faces from
+when the run keeps one) is measured with this experiment's protocol: 1,024 faces from
 seeded_noise(range(1024)) against 1,024 held-out synthetic faces (indices 100000+, never in a
 training set), multi-scale SWD with seed 0. Two disjoint sets of real faces (100000+ against
 200000+) give the floor. Measurement runs after training, so it never slows a recipe down.

@@ -23,7 +23,8 @@ def replay(workdir: str) -> list[str]:
     grids = sorted(glob.glob(os.path.join(workdir, "samples", "epoch_*.png")))
     first = plots.load_grid_tiles(grids[0])
     real = data.synthetic_faces(np.arange(len(first)), config.image_size, config.seed)
-    detector = monitoring.CollapseDetector(real_diversity=monitoring.coarse_diversity(real))
+    detector = monitoring.CollapseDetector(real_diversity=monitoring.coarse_diversity(real),
+                                           real_mean=monitoring.coarse_mean(real))
     said = []
     for path in grids:
         epoch = int(os.path.basename(path)[len("epoch_"):-len(".png")])
