@@ -33,13 +33,14 @@ AUGMENTATIONS = ("color", "translation", "cutout")
 ALIGN_FACES = ("largest", "all")
 D_NORMS = ("none", "spectral")
 G_CONDITIONINGS = ("concat", "cbn")
+LR_DECAYS = ("none", "linear")
 
 # Values that fields added after a run was written take when its config.json lacks them: the
 # behaviour that run had, so an old run resumes as it trained (new runs get the dataclass default).
 LEGACY_VALUES: dict[str, Any] = {"g_ema": False, "epoch_work_share": 1.0,
                                  "conditional_attributes": "", "label_scale": 0.1,
                                  "g_conditioning": "concat", "kimg": 0.0, "holdout": 0.0,
-                                 "eval_every_kimg": 0.0}
+                                 "eval_every_kimg": 0.0, "lr_decay": "none"}
 
 # Fields that decide what the weights in a checkpoint mean, or which data trained them.
 # A run directory whose config.json differs in any of these cannot be resumed with the new one.
@@ -94,6 +95,10 @@ class TrainConfig:
     steps_per_epoch: int = _field(0, "steps per epoch; 0 means one full pass over the data")
     g_lr: float = _field(1e-4, "generator Adam learning rate")
     d_lr: float = _field(1e-4, "discriminator Adam learning rate")
+    lr_decay: str = _field("none", "learning rates over the run: none (constant) or linear "
+                           "(both fall linearly from --g_lr/--d_lr to zero at the run's last "
+                           "step, as SN-GAN trained; raising --epochs later spreads the rest "
+                           "of the fall over the longer run)")
     beta1: float = _field(0.9, "Adam beta1 for both networks")
     beta2: float = _field(0.999, "Adam beta2 for both networks")
     d_steps: int = _field(1, "discriminator updates per generator update (5 is usual for wgan-gp)")
@@ -254,6 +259,7 @@ class TrainConfig:
         parse_attribute_names(self.conditional_attributes)
         _positive("label_scale", self.label_scale)
         _choice("g_conditioning", self.g_conditioning, G_CONDITIONINGS)
+        _choice("lr_decay", self.lr_decay, LR_DECAYS)
         return self
 
     # The comma-separated fields as the values they mean, parsed by the one function per field

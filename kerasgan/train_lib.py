@@ -29,7 +29,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm  # text bars everywhere: tqdm.auto needs ipywidgets in notebooks
 
-from kerasgan import checkpointing, data, distribute, evaluate_lib, monitoring, plots, rundir
+from kerasgan import (checkpointing, data, distribute, evaluate_lib, monitoring, plots, rundir,
+                      schedule)
 from kerasgan.config import PRESETS, TrainConfig, make_config
 from kerasgan.errors import ConfigError, DataError, RunError
 from kerasgan.gan import GAN, fixed_labels, fixed_noise
@@ -365,6 +366,8 @@ class _Loop:
                 if self._must_stop(stop):
                     return False
                 previous_step = int(gan.step)
+                if config.lr_decay != "none":
+                    self._set_learning_rates(previous_step)
                 metrics = gan.train_steps(batch, stop=stop.requested)
                 self.stop_agreed |= float(metrics.pop("stop_votes")) > 0
                 self.last_batch = batch
@@ -392,6 +395,13 @@ class _Loop:
         config = self.config
         return (self.steps_per_epoch >= config.log_every or epoch + 1 == config.epochs
                 or evaluation_due(config, epoch, step, self.steps_per_epoch))
+
+    def _set_learning_rates(self, step: int) -> None:
+        """--lr_decay: the rates for the next update, from the steps done of the whole run."""
+        scale = schedule.learning_rate_scale(self.config.lr_decay, step,
+                                             self.config.epochs * self.steps_per_epoch)
+        self.gan.g_optimizer.learning_rate.assign(self.config.g_lr * scale)
+        self.gan.d_optimizer.learning_rate.assign(self.config.d_lr * scale)
 
     def _batches(self, epoch: int, start_batch: int):
         """The epoch's batches from start_batch on, grouped k steps per call and split across
