@@ -40,7 +40,8 @@ LR_DECAYS = ("none", "linear")
 LEGACY_VALUES: dict[str, Any] = {"g_ema": False, "epoch_work_share": 1.0,
                                  "conditional_attributes": "", "label_scale": 0.1,
                                  "g_conditioning": "concat", "kimg": 0.0, "holdout": 0.0,
-                                 "eval_every_kimg": 0.0, "lr_decay": "none"}
+                                 "eval_every_kimg": 0.0, "lr_decay": "none",
+                                 "lr_decay_start": 0.0}
 
 # Fields that decide what the weights in a checkpoint mean, or which data trained them.
 # A run directory whose config.json differs in any of these cannot be resumed with the new one.
@@ -99,6 +100,8 @@ class TrainConfig:
                            "(both fall linearly from --g_lr/--d_lr to zero at the run's last "
                            "step, as SN-GAN trained; raising --epochs later spreads the rest "
                            "of the fall over the longer run)")
+    lr_decay_start: float = _field(0.0, "with --lr_decay=linear, the share of the run (0 to "
+                                   "below 1) trained at the full rates before the fall begins")
     beta1: float = _field(0.9, "Adam beta1 for both networks")
     beta2: float = _field(0.999, "Adam beta2 for both networks")
     d_steps: int = _field(1, "discriminator updates per generator update (5 is usual for wgan-gp)")
@@ -260,6 +263,9 @@ class TrainConfig:
         _positive("label_scale", self.label_scale)
         _choice("g_conditioning", self.g_conditioning, G_CONDITIONINGS)
         _choice("lr_decay", self.lr_decay, LR_DECAYS)
+        if not 0.0 <= self.lr_decay_start < 1.0:
+            raise ConfigError(f"--lr_decay_start={self.lr_decay_start} is not allowed: use a "
+                              "share of the run from 0 to below 1")
         return self
 
     # The comma-separated fields as the values they mean, parsed by the one function per field

@@ -399,7 +399,8 @@ class _Loop:
     def _set_learning_rates(self, step: int) -> None:
         """--lr_decay: the rates for the next update, from the steps done of the whole run."""
         scale = schedule.learning_rate_scale(self.config.lr_decay, step,
-                                             self.config.epochs * self.steps_per_epoch)
+                                             self.config.epochs * self.steps_per_epoch,
+                                             self.config.lr_decay_start)
         self.gan.g_optimizer.learning_rate.assign(self.config.g_lr * scale)
         self.gan.d_optimizer.learning_rate.assign(self.config.d_lr * scale)
 

@@ -18,6 +18,13 @@ def test_linear_decay_falls_from_one_towards_zero_at_the_last_step():
     assert learning_rate_scale("linear", 12, 8) == 0.0  # past the end: never negative
 
 
+def test_a_late_start_keeps_full_rates_then_falls_to_zero_at_the_end():
+    scales = [learning_rate_scale("linear", step, 8, start=0.5) for step in range(9)]
+    np.testing.assert_allclose(scales, [1, 1, 1, 1, 1, 0.75, 0.5, 0.25, 0], atol=1e-12)
+    # A quarter of 12 steps at full rates, then nine steps down.
+    assert learning_rate_scale("linear", 6, 12, start=0.25) == pytest.approx(2 / 3)
+
+
 def test_bad_schedules_are_refused():
     with pytest.raises(ValueError, match="unknown learning-rate decay 'cosine'"):
         learning_rate_scale("cosine", 0, 10)
@@ -25,10 +32,15 @@ def test_bad_schedules_are_refused():
         learning_rate_scale("linear", 0, 0)
     with pytest.raises(ConfigError, match="lr_decay"):
         TrainConfig(lr_decay="exponential")
+    with pytest.raises(ValueError, match="start=1.0"):
+        learning_rate_scale("linear", 0, 10, start=1.0)
+    with pytest.raises(ConfigError, match="--lr_decay_start=1.5 is not allowed"):
+        TrainConfig(lr_decay="linear", lr_decay_start=1.5)
 
 
 def test_old_runs_keep_constant_rates():
-    assert TrainConfig.from_json('{"image_size": 32}').lr_decay == "none"
+    old = TrainConfig.from_json('{"image_size": 32}')
+    assert (old.lr_decay, old.lr_decay_start) == ("none", 0.0)
 
 
 def test_a_linear_run_trains_its_last_step_with_the_last_share_of_the_rates(tiny_config):
