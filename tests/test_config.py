@@ -77,6 +77,10 @@ def test_quick32_is_a_small_synthetic_recipe_with_an_averaged_g():
     config = config_lib.make_config("quick32")
     assert (config.image_size, config.arch, config.dataset) == (32, "dcgan", "synthetic")
     assert config.channels > 0 and config.g_ema
+    # Its rates fall over the second half; quick64 and the folder recipes keep theirs as measured.
+    assert (config.lr_decay, config.lr_decay_start) == ("linear", 0.5)
+    for name in ("quick64", "folder32", "folder64"):
+        assert config_lib.make_config(name).lr_decay == "none", name
 
 
 def test_seed128_keeps_the_reference_networks_and_optimiser_with_stabilisers_off():
