@@ -330,7 +330,7 @@ class TrainConfig:
                 if getattr(self, name) != getattr(other, name)}
 
 
-# Faces within five minutes on a 2-core CPU, no download (experiments/time_to_faces): a narrow
+# Faces within 5 to 8 minutes on a 2-core CPU, no download (experiments/time_to_faces): a narrow
 # 32 px DCGAN, hinge loss and a spectrally normalised D, G averaged, on 16,384 built-in synthetic
 # faces (4,096 let D memorise them within the five minutes), in batches of 16: twice the updates
 # of batch 32 in the same time, which learned faster per second.
