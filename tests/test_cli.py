@@ -36,17 +36,37 @@ def test_train_rejects_a_bad_flag_in_one_line(cli, tmp_path, flag, fragments):
     assert not (tmp_path / "run").exists()
 
 
-def test_train_help_lists_every_config_flag(cli):
+@pytest.fixture(scope="module")
+def train_help():
+    from conftest import run_module
+    proc = run_module("kerasgan.train", "--help")  # absl's --help exits 1 after printing
+    assert "Traceback" not in proc.stderr
+    return proc.stdout
+
+
+def test_train_help_lists_every_config_flag(train_help):
     import dataclasses
 
     from kerasgan.config import TrainConfig
-    proc = cli("kerasgan.train", "--help")  # absl's --help exits 1 after printing
-    assert "Traceback" not in proc.stderr
-    listed = {line.split(":")[0].strip().replace("[no]", "") for line in proc.stdout.splitlines()
+    listed = {line.split(":")[0].strip().replace("[no]", "") for line in train_help.splitlines()
               if line.startswith("  --")}
     wanted = {f"--{field.name}" for field in dataclasses.fields(TrainConfig)} | {"--overwrite"}
     assert wanted <= listed
-    assert "--conditional_attributes: train G and D on the data's attributes" in proc.stdout
+    assert "--conditional_attributes: train G and D on the data's attributes" in train_help
+
+
+def test_presets_in_help_readme_and_config_agree(train_help):
+    """--preset's help, the README's preset table and config.PRESETS name the same recipes."""
+    import re
+
+    from kerasgan.config import PRESETS
+    help_text = " ".join(train_help.split("  --preset:", 1)[1].split("  --")[0].split())
+    in_help = set(re.findall(r"\b(?:quick|seed|dcgan|keras|celeba|folder)\d+\b", help_text))
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"),
+                  encoding="utf-8").read()
+    table = readme.split("| preset | size |", 1)[1].split("\n\n", 1)[0]
+    in_readme = set(re.findall(r"^\| `(\w+)`", table, flags=re.MULTILINE))
+    assert in_help == in_readme == set(PRESETS), (in_help, in_readme, sorted(PRESETS))
 
 
 def test_train_rejects_a_non_numeric_flag(cli, tmp_path):
