@@ -61,7 +61,7 @@ def test_presets_in_help_readme_and_config_agree(train_help):
 
     from kerasgan.config import PRESETS
     help_text = " ".join(train_help.split("  --preset:", 1)[1].split("  --")[0].split())
-    in_help = set(re.findall(r"\b(?:quick|seed|dcgan|keras|celeba|folder)\d+\b", help_text))
+    in_help = set(re.findall(r"\b[a-z]+\d+\b", help_text))
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"),
                   encoding="utf-8").read()
     table = readme.split("| preset | size |", 1)[1].split("\n\n", 1)[0]
