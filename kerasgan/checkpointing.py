@@ -151,7 +151,7 @@ def load_run_generator(workdir: str, raw: bool = False, step: Optional[int] = No
     path = _restore_newest_readable(manager, lambda p: _restore_status(generator, config, p, raw),
                                     partial=True)
     if path is None:
-        raise _no_checkpoint(workdir)
+        raise rundir.no_checkpoint(workdir)
     return config, generator, path
 
 
@@ -242,7 +242,7 @@ def kept_checkpoint_path(workdir: str, step: int) -> str:
         if number == step:
             return path
     if not kept:
-        raise _no_checkpoint(workdir)
+        raise rundir.no_checkpoint(workdir)
     raise ConfigError(f"--checkpoint={step} is not allowed: {workdir} keeps the checkpoints of "
                       f"steps {', '.join(str(number) for number, _ in kept)}")
 
@@ -254,6 +254,3 @@ def read_counters(checkpoint_path: str) -> tuple[int, int, int]:
                  for name in ("step", "epoch", "batch_in_epoch"))
 
 
-def _no_checkpoint(workdir: str) -> RunError:
-    return RunError(f"{workdir} has no checkpoint yet: train it first "
-                    f"(python -m kerasgan.train --workdir={workdir})")

@@ -14,7 +14,7 @@ describes the page.
 
 from absl import flags
 
-from kerasgan import cli
+from kerasgan import cli, rundir, sample_args
 from kerasgan.errors import ConfigError
 
 INSTALL_HINT = 'the explorer needs Gradio: pip install -e ".[explore]"'
@@ -33,6 +33,9 @@ FLAGS = flags.FLAGS
 def main(argv):
     if not 0 < FLAGS.port < 65536:
         raise ConfigError(f"--port={FLAGS.port} is not allowed: use 1 to 65535")
+    sample_args.check_source(FLAGS.workdir, FLAGS.generator)
+    if FLAGS.workdir:
+        rundir.check_trained(FLAGS.workdir)  # before Gradio and TensorFlow load
     try:
         import gradio  # noqa: F401
     except ImportError:

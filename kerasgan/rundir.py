@@ -84,6 +84,22 @@ def has_config(workdir: str) -> bool:
     return os.path.isfile(os.path.join(workdir, CONFIG_FILE))
 
 
+def no_checkpoint(workdir: str) -> RunError:
+    """The error for a run that has not saved a checkpoint yet."""
+    return RunError(f"{workdir} has no checkpoint yet: train it first "
+                    f"(python -m kerasgan.train --workdir={workdir})")
+
+
+def check_trained(workdir: str) -> TrainConfig:
+    """The config of a run that has saved a checkpoint; RunError when workdir is not a run or
+    has none yet. It reads files only, so an entry point refuses a wrong --workdir before it
+    loads TensorFlow."""
+    config = read_config(workdir)
+    if not os.path.isfile(path(workdir, CHECKPOINT_DIR, "checkpoint")):
+        raise no_checkpoint(workdir)
+    return config
+
+
 def write_config(config: TrainConfig, workdir: str) -> None:
     """Writes RUN/config.json atomically: a reader sees the old config or the new one."""
     write_atomic(os.path.join(workdir, CONFIG_FILE), config.to_json())

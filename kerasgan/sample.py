@@ -60,34 +60,42 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    from kerasgan import rundir, sample_args
     from kerasgan.noise import check_truncation
 
-    check_truncation(FLAGS.truncation)  # before TensorFlow loads
+    # Every value is checked before TensorFlow loads, so a mistake is refused at once.
+    check_truncation(FLAGS.truncation)
     if FLAGS.best and FLAGS.checkpoint is not None:
         raise ConfigError("--best and --checkpoint each pick a generator: give one of them "
                           "(--best is the run's generator_best.keras)")
-    from kerasgan import sample_lib
-
-    choice = dict(truncation=FLAGS.truncation, checkpoint=FLAGS.checkpoint, best=FLAGS.best)
     if FLAGS.interpolate:
         if FLAGS.seeds or FLAGS.grid:
             raise ConfigError("--interpolate draws its own frames: leave out --seeds and --grid")
         if FLAGS.attribute_sweep:
             raise ConfigError("--interpolate and --attribute_sweep each write their own "
                               "pictures: give one of them")
-        seeds = sample_lib.parse_interpolate(FLAGS.interpolate)
-        written = sample_lib.interpolate(seeds, sample_lib.check_frames(FLAGS.frames),
-                                         workdir=FLAGS.workdir, generator_path=FLAGS.generator,
-                                         outdir=FLAGS.outdir, batch_size=FLAGS.batch_size,
-                                         raw=FLAGS.raw_g, attributes=FLAGS.attributes, **choice)
+        interpolate = sample_args.parse_interpolate(FLAGS.interpolate)
+        sample_args.check_frames(FLAGS.frames)
+    if FLAGS.attribute_sweep and FLAGS.grid:
+        raise ConfigError("--attribute_sweep always writes one grid (sweep_NAME.png): leave out "
+                          "--grid")
+    seeds = sample_args.parse_seeds(FLAGS.seeds) if FLAGS.seeds else None
+    sample_args.check_source(FLAGS.workdir, FLAGS.generator)
+    sample_args.check_best(FLAGS.best, FLAGS.checkpoint, FLAGS.generator, FLAGS.raw_g)
+    if FLAGS.workdir:
+        rundir.check_trained(FLAGS.workdir)
+    from kerasgan import sample_lib
+
+    choice = dict(truncation=FLAGS.truncation, checkpoint=FLAGS.checkpoint, best=FLAGS.best)
+    if FLAGS.interpolate:
+        written = sample_lib.interpolate(interpolate, FLAGS.frames, workdir=FLAGS.workdir,
+                                         generator_path=FLAGS.generator, outdir=FLAGS.outdir,
+                                         batch_size=FLAGS.batch_size, raw=FLAGS.raw_g,
+                                         attributes=FLAGS.attributes, **choice)
         for path in written:
             print(path)
         return
-    seeds = sample_lib.parse_seeds(FLAGS.seeds) if FLAGS.seeds else None
     if FLAGS.attribute_sweep:
-        if FLAGS.grid:
-            raise ConfigError("--attribute_sweep always writes one grid (sweep_NAME.png): leave "
-                              "out --grid")
         written = sample_lib.attribute_sweep(
             FLAGS.attribute_sweep, FLAGS.attributes, workdir=FLAGS.workdir,
             generator_path=FLAGS.generator, num_rows=FLAGS.num_images, seeds=seeds,

@@ -11,7 +11,6 @@ as before.
 from __future__ import annotations
 
 import os
-import re
 import time
 from typing import Optional, Sequence
 
@@ -22,24 +21,8 @@ from kerasgan import checkpointing, images as images_lib, inference, rundir
 from kerasgan.errors import ConfigError, RunError
 from kerasgan.labels import draw_labels, matching_share
 from kerasgan.noise import check_truncation, seeded_truncated_noise
-
-_SEEDS = re.compile(r"^\d+(-\d+)?$")
-MAX_FRAMES = 256
-
-
-def parse_seeds(text: str) -> list[int]:
-    """"0-3,7,10-11" -> [0, 1, 2, 3, 7, 10, 11]; ConfigError naming --seeds on anything else."""
-    seeds: list[int] = []
-    for part in text.replace(" ", "").split(","):
-        if not _SEEDS.match(part):
-            raise ConfigError(f"--seeds={text} is not allowed: use integers and ranges like "
-                              "0-15 or 3,7,20-23")
-        low, _, high = part.partition("-")
-        first, last = int(low), int(high or low)
-        if last < first:
-            raise ConfigError(f"--seeds={text} is not allowed: range {part} runs backwards")
-        seeds.extend(range(first, last + 1))
-    return seeds
+from kerasgan.sample_args import (MAX_FRAMES, check_best, check_frames,  # noqa: F401 (its API)
+                                  check_source, parse_interpolate, parse_seeds)
 
 
 def sample(workdir: str = "", generator_path: str = "", num_images: int = 16,
@@ -84,13 +67,6 @@ def _seeds_or_range(seeds: Optional[Sequence[int]], num_images: int) -> Sequence
     return range(num_images)
 
 
-def check_source(workdir: str, generator_path: str) -> None:
-    """ConfigError unless exactly one of a run directory and a .keras file is given."""
-    if bool(workdir) == bool(generator_path):
-        raise ConfigError("give exactly one of --workdir (a run directory) and --generator "
-                          "(an exported .keras file)")
-
-
 def _load(workdir: str, generator_path: str, outdir: str, raw: bool = False,
           checkpoint: Optional[int] = None, best: bool = False):
     """(generator, output folder): a run's latest checkpoint, or the kept one of step
@@ -111,39 +87,6 @@ def _load(workdir: str, generator_path: str, outdir: str, raw: bool = False,
         outdir = outdir or rundir.path(workdir, rundir.GENERATED_DIR)
     os.makedirs(outdir, exist_ok=True)
     return generator, outdir
-
-
-def check_best(best: bool, checkpoint: Optional[int] = None, generator_path: str = "",
-               raw: bool = False) -> None:
-    """ConfigError, one line, when --best (a run's generator_best.keras) is given with another
-    choice of generator: --checkpoint, --generator or --raw_g."""
-    if not best:
-        return
-    for flag, given in (("--checkpoint", checkpoint is not None), ("--generator", generator_path),
-                        ("--raw_g", raw)):
-        if given:
-            raise ConfigError(f"--best and {flag} each pick a generator: give one of them "
-                              "(--best is the run's generator_best.keras)")
-
-
-def parse_interpolate(text: str) -> tuple[int, int]:
-    """"3,7" -> (3, 7): two different seeds; ConfigError naming --interpolate on anything else."""
-    parts = text.replace(" ", "").split(",")
-    if len(parts) != 2 or not all(part.isdigit() for part in parts):
-        raise ConfigError(f"--interpolate={text} is not allowed: give two seeds, e.g. "
-                          "--interpolate=3,7")
-    first, second = int(parts[0]), int(parts[1])
-    if first == second:
-        raise ConfigError(f"--interpolate={text} is not allowed: the two seeds must differ")
-    return first, second
-
-
-def check_frames(frames: int) -> int:
-    """frames itself when 2 <= frames <= MAX_FRAMES; ConfigError naming --frames otherwise."""
-    if not 2 <= frames <= MAX_FRAMES:
-        raise ConfigError(f"--frames={frames} is not allowed: use 2 to {MAX_FRAMES} (both "
-                          "seeds' images are frames)")
-    return frames
 
 
 def slerp(z0, z1, t) -> np.ndarray:

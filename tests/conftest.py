@@ -42,11 +42,15 @@ def train_in_two_runs(config, workdir):
     assert (second.step, second.epoch) == (4, 2)
 
 
-def run_module(module, *args, cwd=None, timeout=300):
-    """Runs `python -m module args` in a subprocess; returns the CompletedProcess (text mode)."""
+def run_module(module, *args, cwd=None, timeout=300, path_first=None):
+    """Runs `python -m module args` in a subprocess; returns the CompletedProcess (text mode).
+    path_first: a folder searched before every other for imports."""
     import subprocess
     import sys
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if path_first:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(path_first),
+                                                          env.get("PYTHONPATH")]))
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=timeout)
 
@@ -54,3 +58,17 @@ def run_module(module, *args, cwd=None, timeout=300):
 @pytest.fixture
 def cli():
     return run_module
+
+
+@pytest.fixture(scope="session")
+def cli_without_tensorflow(tmp_path_factory):
+    """run_module where `import tensorflow` fails: for the refusals an entry point must make
+    before it loads TensorFlow (seconds of start-up for a mistyped value otherwise)."""
+    blocker = tmp_path_factory.mktemp("no_tensorflow")
+    (blocker / "tensorflow").mkdir()
+    (blocker / "tensorflow" / "__init__.py").write_text(
+        'raise ImportError("TensorFlow was loaded before the value was checked")\n')
+
+    def run(module, *args, cwd=None):
+        return run_module(module, *args, cwd=cwd, path_first=blocker)
+    return run

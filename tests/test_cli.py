@@ -74,15 +74,16 @@ def test_train_rejects_a_non_numeric_flag(cli, tmp_path):
     _one_line_error(proc, "--epochs=two")
 
 
-def test_sample_on_a_run_without_checkpoint_says_so(cli, tmp_path, tiny_config):
+def test_sample_on_a_run_without_checkpoint_says_so(cli_without_tensorflow, tmp_path,
+                                                    tiny_config):
     workdir = str(tmp_path / "run")
     rundir.write_config(tiny_config, workdir)
-    proc = cli("kerasgan.sample", f"--workdir={workdir}")
+    proc = cli_without_tensorflow("kerasgan.sample", f"--workdir={workdir}")
     _one_line_error(proc, "has no checkpoint yet")
 
 
-def test_sample_on_a_missing_run_says_so(cli, tmp_path):
-    proc = cli("kerasgan.sample", f"--workdir={tmp_path / 'nowhere'}")
+def test_sample_on_a_missing_run_says_so(cli_without_tensorflow, tmp_path):
+    proc = cli_without_tensorflow("kerasgan.sample", f"--workdir={tmp_path / 'nowhere'}")
     _one_line_error(proc, "not a kerasgan run directory")
 
 

@@ -181,13 +181,15 @@ def test_cli_rejects_a_bad_metric_in_one_line(cli, trained_run):
                     "--metrics=swd,isc", "swd, fid, kid")
 
 
-def test_cli_on_a_missing_run_says_so(cli, tmp_path):
-    _one_line_error(cli("kerasgan.evaluate", f"--workdir={tmp_path / 'nowhere'}"),
+def test_cli_on_a_missing_run_says_so(cli_without_tensorflow, tmp_path):
+    _one_line_error(cli_without_tensorflow("kerasgan.evaluate",
+                                           f"--workdir={tmp_path / 'nowhere'}"),
                     "not a kerasgan run directory")
 
 
-def test_cli_fid_without_the_inception_weights_says_what_to_pass(cli, trained_run):
-    proc = cli("kerasgan.evaluate", f"--workdir={trained_run}", "--metrics=fid",
+def test_cli_fid_without_the_inception_weights_says_what_to_pass(cli_without_tensorflow,
+                                                                 trained_run):
+    proc = cli_without_tensorflow("kerasgan.evaluate", f"--workdir={trained_run}", "--metrics=fid",
                "--inception_weights=/nonexistent.h5")
     _one_line_error(proc, "Inception weights file not found: /nonexistent.h5")
     assert proc.returncode == 2
@@ -200,8 +202,9 @@ def test_cli_with_a_missing_data_folder_says_so(cli, trained_run, tmp_path):
     assert proc.returncode == 2
 
 
-def test_cli_attribute_accuracy_of_an_unconditional_run_is_one_line(cli, trained_run):
-    _one_line_error(cli("kerasgan.evaluate", f"--workdir={trained_run}",
+def test_cli_attribute_accuracy_of_an_unconditional_run_is_one_line(cli_without_tensorflow,
+                                                                    trained_run):
+    _one_line_error(cli_without_tensorflow("kerasgan.evaluate", f"--workdir={trained_run}",
                         "--metrics=swd,attribute_accuracy"),
                     "--metrics=attribute_accuracy needs a conditional run", trained_run,
                     "without --conditional_attributes")

@@ -320,10 +320,10 @@ def test_a_port_in_use_is_one_clear_error(explorer):
 
 # -- the command line --------------------------------------------------------------------------
 
-def test_the_cli_on_a_missing_run_says_so_in_one_line(cli, tmp_path):
-    result = cli("kerasgan.explore", f"--workdir={tmp_path / 'nowhere'}")
+def test_the_cli_on_a_missing_run_says_so_in_one_line(cli_without_tensorflow, tmp_path):
+    result = cli_without_tensorflow("kerasgan.explore", f"--workdir={tmp_path / 'nowhere'}")
     assert result.returncode == 2
-    _one_line_error(result, "run directory not found")
+    _one_line_error(result, "is not a kerasgan run directory")
 
 
 def test_the_cli_without_gradio_says_how_to_install_it(tmp_path, trained_run):

@@ -96,8 +96,9 @@ def test_an_exported_generator_interpolates_like_its_run(trained_run, tmp_path):
     (("--interpolate=3,7", "--frames=1"), "--frames=1 is not allowed"),
     (("--interpolate=3,7", "--grid"), "leave out --seeds and --grid"),
 ])
-def test_cli_bad_values_exit_2_with_one_line(cli, trained_run, tmp_path, flags, fragment):
-    proc = cli("kerasgan.sample", f"--workdir={trained_run}", *flags,
+def test_cli_bad_values_exit_2_with_one_line(cli_without_tensorflow, trained_run, tmp_path, flags,
+                                            fragment):
+    proc = cli_without_tensorflow("kerasgan.sample", f"--workdir={trained_run}", *flags,
                f"--outdir={tmp_path / 'out'}")
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -170,17 +170,21 @@ def exported(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("flags,message", [
+# (flags, message, whether the refusal comes before TensorFlow loads: flags that contradict each
+# other do; whether the generator is conditional is known once it is loaded).
+@pytest.mark.parametrize("flags,message,before_tensorflow", [
     (("--attributes=Smiling=1",), "--attributes=Smiling=1 is not allowed: this generator is "
-                                  "unconditional"),
+                                  "unconditional", False),
     (("--attribute_sweep=Smiling",), "--attribute_sweep=Smiling is not allowed: this generator "
-                                     "is unconditional"),
-    (("--attribute_sweep=Smiling", "--grid"), "leave out --grid"),
+                                     "is unconditional", False),
+    (("--attribute_sweep=Smiling", "--grid"), "leave out --grid", True),
     (("--interpolate=1,2", "--attribute_sweep=Smiling"), "--interpolate and --attribute_sweep "
-                                                         "each write their own pictures"),
-    (("--interpolate=1,2", "--attributes=Smiling=1"), "this generator is unconditional"),
+                                                         "each write their own pictures", True),
+    (("--interpolate=1,2", "--attributes=Smiling=1"), "this generator is unconditional", False),
 ])
-def test_cli_refuses_attributes_in_one_line(cli, exported, tmp_path, flags, message):
+def test_cli_refuses_attributes_in_one_line(request, exported, tmp_path, flags, message,
+                                            before_tensorflow):
+    cli = request.getfixturevalue("cli_without_tensorflow" if before_tensorflow else "cli")
     proc = cli("kerasgan.sample", f"--generator={exported}", f"--outdir={tmp_path / 'out'}",
                *flags)
     assert proc.returncode == 2
