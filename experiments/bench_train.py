@@ -28,8 +28,8 @@ tear-down are not charged to its few timed steps.
 FLOPs per trained image are counted analytically from the layer shapes: forward multiply-adds of
 every Dense/Conv2D/Conv2DTranspose, times 2, for G once and D twice (real and fake), times 3 for the
 forward and backward passes (the usual estimate; it ignores batch norm and activations). The peak
-is a 4096x4096 float32 tf.linalg.matmul in a tf.function, oneDNN on, measured before every round
-of the same run; the highest is used.
+is a 4096x4096 float32 tf.linalg.matmul in a tf.function (1024x1024 with --quick), oneDNN on,
+measured before every round of the same run; the highest is used.
 The last line is `speedup_vs_kerasio=X.XX speedup_vs_tutorial=Y.YY peak_fraction=Z.ZZ` at 64 px
 (or the last size given when 64 is not among them).
 """
@@ -62,7 +62,9 @@ def _parse():
     parser.add_argument("--reference_onednn", default="default", choices=tuple(REFERENCE_ONEDNN),
                         help="oneDNN for the kerasio and tutorial loops: TensorFlow's own choice "
                              "for this CPU (default), off or on")
-    parser.add_argument("--quick", action="store_true", help="16 px, batch 8, 2 steps, 1 round")
+    parser.add_argument("--quick", action="store_true", help="16 px, batch 8, 2 steps, 1 round, "
+                        "a 1024x1024 peak")
+    parser.add_argument("--peak_size", type=int, default=4096, help=argparse.SUPPRESS)
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -206,9 +208,8 @@ def _tutorial(args, steps):
     return run, {}, tf
 
 
-def _peak():
+def _peak(n):
     import tensorflow as tf
-    n = 4096
     a = tf.random.normal([n, n])
     b = tf.random.normal([n, n])
     matmul = tf.function(lambda x, y: tf.reduce_sum(tf.linalg.matmul(x, y)))
@@ -223,7 +224,9 @@ def _peak():
 
 def _worker(args):
     if args.worker == "peak":
-        return {"flops_per_sec": _peak()}
+        import tensorflow as tf
+        return {"flops_per_sec": _peak(args.peak_size), "tensorflow": tf.__version__,
+                "gpus": len(tf.config.list_physical_devices("GPU"))}
     args.image_size = int(args.image_size)
     run, info, tf = {"kerasgan": _kerasgan, "kerasio": _kerasio, "tutorial": _tutorial}[
         args.worker](args, args.steps)
@@ -327,7 +330,7 @@ def _run_worker(name, args, size, steps, timeout):
         env["TF_ENABLE_ONEDNN_OPTS"] = onednn
     command = [sys.executable, os.path.abspath(__file__), f"--worker={name}",
                f"--image_size={size}", f"--batch_size={args.batch_size}", f"--steps={steps}",
-               f"--warmup={args.warmup}", f"--arch={args.arch}",
+               f"--warmup={args.warmup}", f"--arch={args.arch}", f"--peak_size={args.peak_size}",
                f"--jit_compile={args.jit_compile}", f"--mixed_precision={args.mixed_precision}"]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
                           cwd=ROOT)
@@ -349,20 +352,22 @@ def main():
         return
     if args.quick:
         args.image_size, args.batch_size, args.rounds, args.warmup = "16", 8, 1, 0
+        args.peak_size = 1024
     sys.path.insert(0, ROOT)
     sizes = [int(s) for s in args.image_size.split(",")]
-    import tensorflow as tf
-    print(f"arch {args.arch}; TensorFlow {tf.__version__}; {os.cpu_count()} CPU cores; GPUs: "
-          f"{len(tf.config.list_physical_devices('GPU'))}; batch {args.batch_size}; best of "
-          f"{args.rounds} interleaved round(s)", flush=True)
     # This VM's speed drifts; noise only ever lowers a measured peak, so it is measured again
     # before every round and the highest value is kept.
     peaks = []
 
     def measure_peak():
-        peaks.append(_run_worker("peak", args, sizes[0], 1, 600)["flops_per_sec"])
-        print(f"  matmul peak (4096^2 float32, oneDNN on): {peaks[-1] / 1e9:.1f} GFLOP/s",
-              flush=True)
+        result = _run_worker("peak", args, sizes[0], 1, 600)
+        if not peaks:  # TensorFlow is loaded in the workers only
+            print(f"arch {args.arch}; TensorFlow {result['tensorflow']}; {os.cpu_count()} CPU "
+                  f"cores; GPUs: {result['gpus']}; batch {args.batch_size}; best of "
+                  f"{args.rounds} interleaved round(s)", flush=True)
+        peaks.append(result["flops_per_sec"])
+        print(f"  matmul peak ({args.peak_size}^2 float32, oneDNN on): "
+              f"{peaks[-1] / 1e9:.1f} GFLOP/s", flush=True)
     results = {}
     for size in sizes:
         steps = args.steps or _default_steps(size, args.quick)
