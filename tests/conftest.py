@@ -18,10 +18,10 @@ def tiny_config(tmp_path):
         workdir=str(tmp_path / "run"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
-    """A finished two-step 16 px synthetic run (one per test module),
-    for sample/evaluate/CLI tests."""
+    """A finished two-step 16 px synthetic run (one per test process), for sample, evaluate and
+    CLI tests, which only read it: they write what they make to folders of their own."""
     from kerasgan import train_lib
     workdir = str(tmp_path_factory.mktemp("trained") / "run")
     config = config_lib.make_config(image_size=16, latent_dim=8, batch_size=8, epochs=1,
