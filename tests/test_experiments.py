@@ -1,5 +1,6 @@
 """The scripts under experiments/ still run and print what docs quote; each recipe folder's README
-command trains (tests named *recipe*, so `pytest -k recipe` runs those)."""
+command is one the command line takes, and the folder recipe's trains end to end (tests named
+*recipe*, so `pytest -k recipe` runs those)."""
 
 import json
 import os
@@ -9,7 +10,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
+
+from kerasgan import config as config_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -68,7 +72,9 @@ def test_gpu_check_smoke_runs_the_four_modes_and_they_agree():
 
 
 # ------------------------------------------------------------------------------------------------
-# The recipe folders: each README's command, run for two steps at 16 px (pytest -k recipe).
+# The recipe folders: each README's command is parsed by the train command's own flags; the CelebA
+# recipes' commands are `--preset=NAME --data_dir=...`, and every preset trains (XLA, float16)
+# in test_gpu_path, so only the folder recipe's command is run, for two steps at 16 px.
 
 RECIPES = ("seed128", "keras32", "dcgan64", "own_faces")
 TINY = ("--image_size=16", "--batch_size=8", "--steps_per_epoch=2", "--epochs=1",
@@ -83,6 +89,17 @@ def recipe_command(recipe):
     lines = [line for line in block.splitlines() if line.startswith("python -m kerasgan.train")]
     assert lines, f"experiments/{recipe}/README.md has no python -m kerasgan.train command"
     return shlex.split(lines[0])
+
+
+def _parsed_config(command):
+    """The TrainConfig that `python -m kerasgan.train ARGS` would start from: its flags parse
+    ARGS (an unknown flag or a bad value raises), then preset and flags make the config."""
+    from absl import flags
+    from kerasgan import cli
+    values = flags.FlagValues()
+    cli.define_config_flags(flag_values=values)
+    values(["train", *command[3:]])
+    return cli.config_from_flags(values)
 
 
 def _faces_folder(folder, count=16):
@@ -118,22 +135,14 @@ def _run_recipe(recipe, tmp_path):
         return command, json.load(file)
 
 
-def test_recipe_seed128_command_trains_two_steps(tmp_path):
-    command, config = _run_recipe("seed128", tmp_path)
-    assert "--preset=seed128" in command and config["preset"] == "seed128"
-    assert (config["arch"], config["latent_dim"], config["epochs"]) == ("seed", 100, 1)
-
-
-def test_recipe_keras32_command_trains_two_steps(tmp_path):
-    command, config = _run_recipe("keras32", tmp_path)
-    assert "--preset=keras32" in command and config["preset"] == "keras32"
-    assert (config["arch"], config["g_lr"], config["beta1"]) == ("seed", 2e-4, 0.5)
-
-
-def test_recipe_dcgan64_command_trains_two_steps(tmp_path):
-    command, config = _run_recipe("dcgan64", tmp_path)
-    assert "--preset=dcgan64" in command and config["preset"] == "dcgan64"
-    assert (config["arch"], config["latent_dim"]) == ("dcgan", 128)
+@pytest.mark.parametrize("recipe,preset", [("seed128", "seed128"), ("keras32", "keras32"),
+                                           ("dcgan64", "dcgan64")])
+def test_recipe_celeba_command_is_its_preset_on_the_data_given(recipe, preset):
+    command = recipe_command(recipe)
+    assert command[:3] == ["python", "-m", "kerasgan.train"], command
+    config = _parsed_config(command)
+    assert config == config_lib.make_config(preset, data_dir="PATH_TO_CELEBA")
+    assert config.dataset == "celeba" and config.preset == preset
 
 
 def test_recipe_own_faces_command_trains_on_a_folder_of_images(tmp_path):
