@@ -12,13 +12,11 @@ A run trained with --holdout is measured against its held-out images, as trainin
 Prints a table and appends one JSON line per value to RUN/metrics.jsonl. See docs/evaluate.md.
 """
 
-import os
-
 from absl import flags
 
 from kerasgan import cli, rundir
 from kerasgan.config import make_config, parse_metrics
-from kerasgan.errors import ConfigError, MetricError
+from kerasgan.errors import ConfigError
 from kerasgan.noise import check_truncation
 
 flags.DEFINE_string("workdir", "", "run directory to evaluate (its latest checkpoint); required")
@@ -74,9 +72,10 @@ def main(argv):
     if "attribute_accuracy" in metrics and not run.conditional_attributes:
         raise ConfigError(f"--metrics=attribute_accuracy needs a conditional run: "
                           f"{FLAGS.workdir} was trained without --conditional_attributes")
-    weights = FLAGS.inception_weights
-    if weights and {"fid", "kid"} & set(metrics) and not os.path.isfile(weights):
-        raise MetricError(f"Inception weights file not found: {weights}")
+    if FLAGS.inception_weights and {"fid", "kid"} & set(metrics):
+        from kerasgan.metrics import resolve_inception_weights  # TensorFlow-free
+
+        resolve_inception_weights(FLAGS.inception_weights)  # a given file that is not there
     from kerasgan import evaluate_lib
 
     evaluate_lib.evaluate_run(

@@ -65,9 +65,7 @@ def main(argv):
 
     # Every value is checked before TensorFlow loads, so a mistake is refused at once.
     check_truncation(FLAGS.truncation)
-    if FLAGS.best and FLAGS.checkpoint is not None:
-        raise ConfigError("--best and --checkpoint each pick a generator: give one of them "
-                          "(--best is the run's generator_best.keras)")
+    sample_args.check_best(FLAGS.best, FLAGS.checkpoint, FLAGS.generator, FLAGS.raw_g)
     if FLAGS.interpolate:
         if FLAGS.seeds or FLAGS.grid:
             raise ConfigError("--interpolate draws its own frames: leave out --seeds and --grid")
@@ -81,7 +79,6 @@ def main(argv):
                           "--grid")
     seeds = sample_args.parse_seeds(FLAGS.seeds) if FLAGS.seeds else None
     sample_args.check_source(FLAGS.workdir, FLAGS.generator)
-    sample_args.check_best(FLAGS.best, FLAGS.checkpoint, FLAGS.generator, FLAGS.raw_g)
     if FLAGS.workdir:
         rundir.check_trained(FLAGS.workdir)
     from kerasgan import sample_lib
