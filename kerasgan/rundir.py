@@ -306,6 +306,24 @@ class RunLock:
                 break
             folder = os.path.dirname(folder)
 
+    def check_free(self) -> None:
+        """RunError naming the holder when another process holds the lock now; takes nothing.
+
+        The train command asks before it loads TensorFlow, so a second trainer stops within a
+        second instead of after TensorFlow's start-up; acquire() still decides.
+        """
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return  # no lock file, or no directory: nobody holds it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise RunError(self._busy_message()) from None
+        finally:
+            os.close(fd)
+
     def holder(self) -> dict:
         """What the lock file says about its holder ({} if unreadable)."""
         try:

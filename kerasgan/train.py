@@ -7,11 +7,12 @@
 Re-running a command resumes its run directory; flags not given are taken from its config.json.
 """
 
+import os
 import sys
 
 from absl import flags
 
-from kerasgan import cli
+from kerasgan import cli, rundir
 from kerasgan.config import make_config
 
 cli.define_config_flags()
@@ -20,10 +21,19 @@ flags.DEFINE_bool("overwrite", False, "move an existing run directory aside and 
 FLAGS = flags.FLAGS
 
 
+def _multi_worker(strategy: str) -> bool:
+    """Whether the run may be one of several workers (distribute.make_strategy decides)."""
+    return strategy == "multi_worker" or (strategy == "auto" and "TF_CONFIG" in os.environ)
+
+
 def main(argv):
     overrides = cli.explicit_flag_values()
     preset = overrides.pop("preset", "")
-    make_config(preset, **overrides)  # bad values fail here, before TensorFlow loads (seconds)
+    # Bad values, and a run another trainer holds, fail here, before TensorFlow loads (seconds).
+    # Workers of one multi-worker run share the directory, and only the chief takes the lock.
+    config = make_config(preset, **overrides)
+    if not _multi_worker(config.strategy):
+        rundir.RunLock(config.resolved_workdir()).check_free()
     from kerasgan import train_lib
 
     config = train_lib.resolve_config(preset, overrides, fresh=FLAGS.overwrite)

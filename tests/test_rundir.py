@@ -57,7 +57,12 @@ def test_a_second_lock_on_a_run_is_refused_naming_the_holder(tmp_path):
         assert holder["pid"] == os.getpid() and holder["host"] and holder["since"]
         with pytest.raises(RunError, match=rf"being trained by process {os.getpid()} on "):
             rundir.RunLock(workdir).acquire()
+        with pytest.raises(RunError, match=rf"being trained by process {os.getpid()} on "):
+            rundir.RunLock(workdir).check_free()
     assert os.listdir(workdir) == []  # released: the lock file goes with it
+    rundir.RunLock(workdir).check_free()
+    rundir.RunLock(str(tmp_path / "nowhere")).check_free()
+    assert os.listdir(workdir) == [] and not os.path.exists(tmp_path / "nowhere")
     with rundir.RunLock(workdir):  # and the next trainer takes it at once
         assert os.listdir(workdir) == [rundir.LOCK_FILE]
 
@@ -66,6 +71,7 @@ def test_a_lock_file_left_by_a_dead_holder_is_not_a_lock(tmp_path):
     workdir = tmp_path / "run"
     workdir.mkdir()
     (workdir / rundir.LOCK_FILE).write_text('{"pid": 999999, "host": "gone", "since": "x"}\n')
+    rundir.RunLock(str(workdir)).check_free()
     with rundir.RunLock(str(workdir)) as lock:
         assert lock.holder()["pid"] == os.getpid()
 
@@ -119,6 +125,15 @@ def test_two_trainers_on_one_directory_the_second_stops_at_once(tmp_path):
     latest = tf.train.latest_checkpoint(os.path.join(workdir, rundir.CHECKPOINT_DIR))
     assert latest.endswith("ckpt-8")
     assert not os.path.exists(os.path.join(workdir, rundir.LOCK_FILE))
+
+
+def test_a_trainer_on_a_held_run_stops_before_tensorflow_loads(cli_without_tensorflow, tmp_path):
+    workdir = str(tmp_path / "run")
+    with rundir.RunLock(workdir):
+        proc = cli_without_tensorflow("kerasgan.train", *ARGS, f"--workdir={workdir}")
+    assert proc.returncode == 2, proc.stderr
+    assert f"being trained by process {os.getpid()} on " in proc.stderr
+    assert os.listdir(workdir) == []
 
 
 def test_after_kill_9_of_a_trainer_a_new_one_starts_at_once(tmp_path):
