@@ -391,6 +391,15 @@ def make_config(preset: str = "", **overrides: Any) -> TrainConfig:
     return TrainConfig.from_dict(values)
 
 
+def check_attribute_accuracy(metrics, run: "TrainConfig", workdir: str) -> None:
+    """ConfigError when metrics name attribute_accuracy for a run trained without attributes
+    (kerasgan.evaluate asks before TensorFlow loads; evaluate_lib.evaluate_run asks again for
+    library callers)."""
+    if "attribute_accuracy" in metrics and not run.conditional_attributes:
+        raise ConfigError(f"--metrics=attribute_accuracy needs a conditional run: {workdir} "
+                          "was trained without --conditional_attributes")
+
+
 def parse_metrics(text: str, flag: str = "metrics",
                   choices: tuple[str, ...] = EVAL_METRICS) -> tuple[str, ...]:
     """"swd,fid" -> ("swd", "fid"), in order, without repeats; ConfigError naming --flag and the

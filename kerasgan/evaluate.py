@@ -15,9 +15,10 @@ Prints a table and appends one JSON line per value to RUN/metrics.jsonl. See doc
 from absl import flags
 
 from kerasgan import cli, rundir
-from kerasgan.config import make_config, parse_metrics
+from kerasgan.config import check_attribute_accuracy, make_config, parse_metrics
 from kerasgan.errors import ConfigError
 from kerasgan.noise import check_truncation
+from kerasgan.sample_args import check_best
 
 flags.DEFINE_string("workdir", "", "run directory to evaluate (its latest checkpoint); required")
 flags.DEFINE_string("metrics", "swd", "comma-separated: swd, fid, kid (fid and kid need "
@@ -62,16 +63,12 @@ def main(argv):
         raise ConfigError(f"--num_samples={FLAGS.num_samples} is not allowed: it must be at "
                           "least 2")
     check_truncation(FLAGS.truncation)
-    if FLAGS.best and FLAGS.raw_g:
-        raise ConfigError("--best and --raw_g each pick a generator: generator_best.keras is the "
-                          "run's inference generator; give one of them")
+    check_best(FLAGS.best, raw=FLAGS.raw_g)
     overrides = {name: getattr(FLAGS, name) for name in ("dataset", "split")
                  if getattr(FLAGS, name)}
     make_config(**overrides)  # bad values fail here, before TensorFlow loads
     run = rundir.check_trained(FLAGS.workdir)
-    if "attribute_accuracy" in metrics and not run.conditional_attributes:
-        raise ConfigError(f"--metrics=attribute_accuracy needs a conditional run: "
-                          f"{FLAGS.workdir} was trained without --conditional_attributes")
+    check_attribute_accuracy(metrics, run, FLAGS.workdir)
     if FLAGS.inception_weights and {"fid", "kid"} & set(metrics):
         from kerasgan.metrics import resolve_inception_weights  # TensorFlow-free
 

@@ -29,9 +29,10 @@ import numpy as np
 
 from kerasgan import (attribute_accuracy as attribute_lib, checkpointing, data, inference,
                       metrics as metrics_lib, rundir, sample_lib)
-from kerasgan.config import TrainConfig, parse_metrics as _parse_metrics
+from kerasgan.config import TrainConfig, check_attribute_accuracy, parse_metrics as _parse_metrics
 from kerasgan.errors import ConfigError, DataError
 from kerasgan.noise import check_truncation
+from kerasgan.sample_args import check_best
 
 # The values worth a history.csv column at every image size (per-level SWD and kid_std go to
 # metrics.jsonl and TensorBoard only).
@@ -424,15 +425,14 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
                           "truncation applies to swd, fid and kid")
     overrides = {name: value for name, value in
                  (("dataset", dataset), ("data_dir", data_dir), ("split", split)) if value}
-    if best and raw:
-        raise ConfigError("--best and --raw_g each pick a generator: generator_best.keras is the "
-                          "run's inference generator; give one of them")
+    check_best(best, raw=raw)
     if real not in REAL_SETS:
         raise ConfigError(f"--real={real} is not allowed: use one of {', '.join(REAL_SETS)}")
     if real != "run" and overrides:
         raise ConfigError(f"--real={real} names the real images itself: leave out --dataset, "
                           f"--data_dir and --split")
     run_config = rundir.read_config(workdir).replace(**overrides)  # bad run or value: fail now
+    check_attribute_accuracy(metrics, run_config, workdir)
     if real == "synthetic_heldout":
         data.open_synthetic_heldout(run_config, 1)
     if best:
@@ -443,9 +443,6 @@ def evaluate_run(workdir: str, metrics: str | Sequence[str] = ("swd",), num_samp
         step, epoch = checkpoint_counters(checkpoint)
     heldout = bool(config.holdout) and not overrides
     config = config.replace(**overrides)
-    if ATTRIBUTE_ACCURACY in metrics and not sample_lib.attribute_names_of(generator):
-        raise ConfigError(f"--metrics={ATTRIBUTE_ACCURACY} needs a conditional run: {workdir} "
-                          "was trained without --conditional_attributes")
     image_metrics = tuple(name for name in metrics if name != ATTRIBUTE_ACCURACY)
     if real == "synthetic_heldout":
         source, heldout = data.open_synthetic_heldout(config, num_samples), False

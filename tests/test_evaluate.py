@@ -202,6 +202,11 @@ def test_cli_with_a_missing_data_folder_says_so(cli, trained_run, tmp_path):
     assert proc.returncode == 2
 
 
+def test_attribute_accuracy_of_an_unconditional_run_is_refused_by_the_library(trained_run):
+    with pytest.raises(ConfigError, match="--metrics=attribute_accuracy needs a conditional run"):
+        evaluate_lib.evaluate_run(trained_run, ("swd", "attribute_accuracy"), num_samples=8)
+
+
 def test_cli_attribute_accuracy_of_an_unconditional_run_is_one_line(cli_without_tensorflow,
                                                                     trained_run):
     _one_line_error(cli_without_tensorflow("kerasgan.evaluate", f"--workdir={trained_run}",

@@ -275,6 +275,10 @@ def test_best_with_another_choice_of_generator_is_refused(holdout_run, choice, f
     from kerasgan import sample_lib
     with pytest.raises(ConfigError, match=f"--best and {flag} each pick a generator"):
         sample_lib.sample(workdir=holdout_run[0], best=True, **choice)
+    if flag == "--raw_g":
+        from kerasgan import evaluate_lib
+        with pytest.raises(ConfigError, match="--best and --raw_g each pick a generator"):
+            evaluate_lib.evaluate_run(holdout_run[0], best=True, raw=True)
 
 
 def test_best_on_a_run_without_held_out_images_says_why(holdout_run, tmp_path):
@@ -308,6 +312,16 @@ def test_evaluate_measures_a_holdout_run_as_training_did(holdout_run):
     assert best["value"] == pytest.approx(logged[info["step"]], rel=1e-3)
     latest = evaluate_lib.evaluate_run(workdir, num_samples=16)[0]
     assert latest["step"] == 8 and latest["value"] == pytest.approx(logged[8], rel=1e-3)
+
+
+def test_evaluate_cli_refuses_best_with_raw_g_before_tensorflow(cli_without_tensorflow,
+                                                                tmp_path):
+    proc = cli_without_tensorflow("kerasgan.evaluate", f"--workdir={tmp_path}", "--best",
+                                  "--raw_g")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: --best and --raw_g each pick a generator: give one of them "
+                      "(--best is the run's generator_best.keras)"]
 
 
 def test_sample_cli_refuses_best_with_checkpoint_in_one_line(cli, tmp_path):
