@@ -81,6 +81,8 @@ def test_quick32_is_a_small_synthetic_recipe_with_an_averaged_g():
     assert (config.lr_decay, config.lr_decay_start) == ("linear", 0.5)
     for name in ("quick64", "folder32", "folder64"):
         assert config_lib.make_config(name).lr_decay == "none", name
+    # quick64 keeps D in check with R1 instead (experiments/time_to_faces).
+    assert config_lib.make_config("quick64").r1_gamma == 0.1
 
 
 def test_seed128_keeps_the_reference_networks_and_optimiser_with_stabilisers_off():
