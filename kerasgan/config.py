@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from kerasgan.errors import ConfigError
 
 IMAGE_SIZES = (16, 32, 64, 128, 256)
-ARCHS = ("seed", "dcgan", "resnet")
+ARCHS = ("seed", "dcgan", "dcgan_resize", "resnet")
 LOSSES = ("nonsaturating", "lsgan", "wgan-gp", "hinge")
 DATASETS = ("celeba", "folder", "tfds", "synthetic")
 SPLITS = ("train", "val", "test", "all")
@@ -69,7 +69,9 @@ class TrainConfig:
     # Model.
     image_size: int = _field(128, "output side in pixels: 16, 32, 64, 128 or 256")
     arch: str = _field("seed", "network family: seed (8x8x512 start, the 128 px reference), "
-                               "dcgan (Radford et al.) or resnet (SN-GAN's residual blocks)")
+                               "dcgan (Radford et al.), dcgan_resize (dcgan with G upsampling by "
+                               "nearest-neighbour resize and 3x3 convolutions) or resnet "
+                               "(SN-GAN's residual blocks)")
     latent_dim: int = _field(100, "size of the noise vector z")
     channels: int = _field(0, "width: G's first and D's last feature maps have this many "
                            "channels, halved per stage; 0 keeps the family's reference widths")

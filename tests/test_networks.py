@@ -45,6 +45,7 @@ def test_dcgan_64_follows_radford_et_al():
 
 
 @pytest.mark.parametrize("arch,size", [("seed", 16), ("seed", 32), ("dcgan", 32), ("seed", 64),
+                                       ("dcgan_resize", 16), ("dcgan_resize", 64),
                                        ("resnet", 16), ("resnet", 64)])
 def test_output_shapes_and_range(arch, size):
     generator, discriminator = networks.build_networks(size, 8, arch)
@@ -53,6 +54,25 @@ def test_output_shapes_and_range(arch, size):
     assert images.shape == (2, size, size, 3)
     assert images.min() >= -1.0 and images.max() <= 1.0
     assert discriminator(images).shape == (2, 1)
+
+
+def test_dcgan_resize_is_dcgan_with_resize_convolutions_in_g():
+    generator, discriminator = networks.build_networks(64, 8, "dcgan_resize", channels=128,
+                                                       d_norm="spectral")
+    reference_g, reference_d = networks.build_networks(64, 8, "dcgan", channels=128,
+                                                       d_norm="spectral")
+    assert _layer_names(generator) == (
+        ["Dense", "Reshape", "FusedBatchNormalization", "ReLU"]
+        + ["UpSampling2D", "Conv2D", "FusedBatchNormalization", "ReLU"] * 3
+        + ["UpSampling2D", "Conv2D", "Activation"])
+    convs = [b for b in generator.blocks if isinstance(b, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size, c.strides) for c in convs] == [
+        (64, (3, 3), (1, 1)), (32, (3, 3), (1, 1)), (16, (3, 3), (1, 1)), (3, (3, 3), (1, 1))]
+    assert [b.interpolation for b in generator.blocks
+            if isinstance(b, keras.layers.UpSampling2D)] == ["nearest"] * 4
+    assert generator.blocks[0].units == reference_g.blocks[0].units == 4 * 4 * 128
+    assert _layer_names(discriminator) == _layer_names(reference_d)
+    assert [w.shape for w in discriminator.weights] == [w.shape for w in reference_d.weights]
 
 
 def test_resnet_follows_sn_gan_with_biggan_widths():
@@ -366,7 +386,7 @@ def _cbn(arch):
                                    attribute_frequencies=(0.5, 0.4, 0.1), g_conditioning="cbn")[0]
 
 
-@pytest.mark.parametrize("arch", ["seed", "dcgan", "resnet"])
+@pytest.mark.parametrize("arch", ["seed", "dcgan", "dcgan_resize", "resnet"])
 def test_a_cbn_generator_starts_as_the_concat_generator(arch):
     keras.utils.set_random_seed(5)
     concat = _conditional(arch)[0]

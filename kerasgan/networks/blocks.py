@@ -65,6 +65,15 @@ def up_block(width: int, kernel: int, init, sync_batchnorm: bool,
             batch_norm(sync_batchnorm), activation()]
 
 
+def resize_up_block(width: int, kernel: int, init, sync_batchnorm: bool,
+                    activation: Callable[[], layers.Layer]) -> list:
+    """Doubles the resolution: nearest-neighbour 2x upsampling, a stride-1 convolution, batch
+    norm, activation."""
+    return [layers.UpSampling2D(2, interpolation="nearest"),
+            layers.Conv2D(width, kernel, padding="same", use_bias=False, kernel_initializer=init),
+            batch_norm(sync_batchnorm), activation()]
+
+
 def to_rgb(kernel: int, strides: int, init, transposed: bool = True) -> list:
     """G's last block: a (transposed, by default) convolution to 3 channels and tanh, kept in
     float32 so the images (and the losses on them) stay float32 under mixed precision."""

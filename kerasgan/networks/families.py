@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 
 from kerasgan.config import IMAGE_SIZES
-from kerasgan.networks import dcgan, resnet, seed
+from kerasgan.networks import dcgan, dcgan_resize, resnet, seed
 
-FAMILIES = {"seed": seed, "dcgan": dcgan, "resnet": resnet}
+FAMILIES = {"seed": seed, "dcgan": dcgan, "dcgan_resize": dcgan_resize, "resnet": resnet}
 
 
 def family(arch: str):
