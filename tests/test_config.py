@@ -81,8 +81,10 @@ def test_quick32_is_a_small_synthetic_recipe_with_an_averaged_g():
     assert (config.lr_decay, config.lr_decay_start) == ("linear", 0.5)
     for name in ("quick64", "folder32", "folder64"):
         assert config_lib.make_config(name).lr_decay == "none", name
-    # quick64 keeps D in check with R1 instead (experiments/time_to_faces).
-    assert config_lib.make_config("quick64").r1_gamma == 0.1
+    # quick64 keeps D in check with R1 instead, and its G upsamples by resize-convolutions
+    # (experiments/time_to_faces).
+    quick64 = config_lib.make_config("quick64")
+    assert (quick64.r1_gamma, quick64.arch, quick64.channels) == (0.1, "dcgan_resize", 128)
 
 
 def test_seed128_keeps_the_reference_networks_and_optimiser_with_stabilisers_off():
