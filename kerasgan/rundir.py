@@ -192,7 +192,9 @@ def check_compatible(config: TrainConfig, workdir: str) -> None:
     if diff:
         fields = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in diff.items())
         raise RunError(f"{workdir} holds a run with a different model or data ({fields}); "
-                       "use another --workdir, or --overwrite to move it aside and start afresh")
+                       "to go on with it as it was, give --workdir alone (its config.json has "
+                       "the rest); otherwise use another --workdir, or --overwrite to move it "
+                       "aside and start afresh")
 
 
 def move_aside(workdir: str) -> str:

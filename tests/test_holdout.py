@@ -96,6 +96,15 @@ def test_old_runs_read_as_without_them_and_holdout_is_part_of_the_run(tmp_path):
         rundir.check_compatible(old.replace(holdout=0.1), str(tmp_path))
 
 
+def test_a_run_made_before_its_preset_changed_is_refused_with_how_to_go_on(tmp_path):
+    # quick64's G moved from dcgan to dcgan_resize: its old runs keep their own networks.
+    old = config_lib.make_config("quick64").replace(arch="dcgan")
+    rundir.write_config(old, str(tmp_path))
+    with pytest.raises(RunError, match=r"arch: dcgan -> dcgan_resize\); to go on with it as it "
+                                       r"was, give --workdir alone"):
+        rundir.check_compatible(config_lib.make_config("quick64"), str(tmp_path))
+
+
 def test_folder_presets():
     quick = config_lib.make_config("quick32")
     assert list(config_lib.PRESETS)[:5] == ["quick32", "quick64", "seed128", "dcgan64", "keras32"]
