@@ -7,8 +7,7 @@ wrapping; the residual blocks; the attribute-conditioning helpers), `seed` (the 
 family), `dcgan` (Radford et al.'s), `dcgan_resize` (`dcgan` with resize-convolutions in G),
 `resnet` (SN-GAN's residual networks), `families` (the registry: --arch name -> family module),
 `models` (the Generator and Discriminator Keras models, their conditioning and get_config, and
-the builders from a TrainConfig). docs/architecture.md
-says how to add a family.
+the builders from a TrainConfig). docs/architecture.md says how to add a family.
 """
 
 from kerasgan.networks.families import FAMILIES, family  # noqa: F401
